@@ -1,0 +1,94 @@
+package engine
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/compat"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
+)
+
+// Source is one kind as read: which spec entry, at which version, under which
+// resource (plural) name.
+type Source struct {
+	Renderer *Renderer
+	Plural   string
+}
+
+// ResourceName is KSM's writer name for a custom resource, the GVR string
+// "group/version, Resource=plural"; KSM writes resources in its byte order.
+func (s Source) ResourceName() string {
+	return s.Renderer.gvk.Group + "/" + s.Renderer.gvk.Version + ", Resource=" + s.Plural
+}
+
+// SortSources puts sources in KSM's writer order.
+func SortSources(srcs []Source) {
+	slices.SortStableFunc(srcs, func(a, b Source) int { return strings.Compare(a.ResourceName(), b.ResourceName()) })
+}
+
+// Assemble appends the families of every source, in order, with KSM's header
+// de-duplication across sources. It does not terminate an OpenMetrics body:
+// the caller may add its own families first.
+func Assemble(dst []byte, srcs []Source, format exposition.Format) []byte {
+	seen := make(map[string]struct{})
+	for _, s := range srcs {
+		dst = s.Renderer.AppendTo(dst, format, seen)
+	}
+	return dst
+}
+
+// PluralOf is the resource name KSM uses when discovery does not say:
+// resourcePlural, else the pluralised kind.
+func PluralOf(k *spec.Kind) string {
+	if k.Plural != "" {
+		return k.Plural
+	}
+	return compat.Pluralize(k.GVK.Kind)
+}
+
+// RenderObjects renders objects read from files (no cluster): each object is
+// matched to a spec kind by group and kind, preferring the spec entry with the
+// object's version; its customresource_version is the version it was read at.
+func RenderObjects(plan *spec.Plan, objs []map[string]any, format exposition.Format, onError func(*spec.Family, error)) (body []byte, unmatched int) {
+	type key struct {
+		kind    int
+		version string
+	}
+	byKey := map[key]*Renderer{}
+	var srcs []Source
+	for _, o := range objs {
+		apiVersion, _ := o["apiVersion"].(string)
+		kind, _ := o["kind"].(string)
+		group, version := "", apiVersion
+		if i := strings.LastIndexByte(apiVersion, '/'); i >= 0 {
+			group, version = apiVersion[:i], apiVersion[i+1:]
+		}
+		ki := -1
+		for i, k := range plan.Kinds {
+			if k.GVK.Group == group && k.GVK.Kind == kind {
+				if ki < 0 || k.GVK.Version == version {
+					ki = i
+				}
+			}
+		}
+		if ki < 0 {
+			unmatched++
+			continue
+		}
+		r := byKey[key{ki, version}]
+		if r == nil {
+			k := plan.Kinds[ki]
+			r = NewRenderer(k, GVK{group, version, kind}, onError)
+			byKey[key{ki, version}] = r
+			srcs = append(srcs, Source{Renderer: r, Plural: PluralOf(k)})
+		}
+		r.Add(o)
+	}
+	SortSources(srcs)
+	body = Assemble(nil, srcs, format)
+	if format == exposition.OpenMetrics {
+		body = append(body, exposition.EOF...)
+	}
+	return body, unmatched
+}

@@ -1,0 +1,298 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/compat"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
+)
+
+type sample struct {
+	labels labelSet
+	value  float64
+}
+
+// evaluator turns one object into the samples of one family, with the
+// semantics of KSM v2.20.0's compiledGauge/compiledInfo/compiledStateSet. Its
+// slices are reused from object to object.
+type evaluator struct {
+	samples []sample
+	onError func(f *spec.Family, err error)
+}
+
+func (e *evaluator) add() *sample {
+	if len(e.samples) < cap(e.samples) {
+		e.samples = e.samples[:len(e.samples)+1]
+	} else {
+		e.samples = append(e.samples, sample{})
+	}
+	s := &e.samples[len(e.samples)-1]
+	s.labels = s.labels[:0]
+	s.value = 0
+	return s
+}
+
+// drop removes the last sample (one that turned out to have no value).
+func (e *evaluator) drop() { e.samples = e.samples[:len(e.samples)-1] }
+
+func (e *evaluator) fail(f *spec.Family, err error) {
+	if e.onError != nil {
+		e.onError(f, err)
+	}
+}
+
+// eval fills e.samples for family f of object obj, sorted as KSM sorts them.
+func (e *evaluator) eval(f *spec.Family, obj map[string]any) {
+	e.samples = e.samples[:0]
+	v := f.Each.Path.Get(obj)
+	switch {
+	case f.Each.Nested != nil:
+		e.nested(f, v)
+	case f.Type == spec.Gauge:
+		e.gauge(f, v)
+	case f.Type == spec.Info:
+		e.info(f, v)
+	case f.Type == spec.StateSet:
+		e.stateSet(f, v)
+	}
+	for i := range e.samples {
+		e.samples[i].labels.sort()
+	}
+	slices.SortStableFunc(e.samples, func(a, b sample) int { return compareLabels(a.labels, b.labels) })
+}
+
+func (e *evaluator) gauge(f *spec.Family, v any) {
+	each := &f.Each
+	switch it := v.(type) {
+	case map[string]any:
+		// KSM's one-segment valueFrom special case: pick the entry named by it.
+		single := ""
+		if len(each.ValueFrom) == 1 && each.ValueFrom[0].Raw != "" && !containsComma(each.ValueFrom[0].Raw) {
+			single = each.ValueFrom[0].Raw
+		}
+		for _, key := range sortedKeys(it) {
+			entry := it[key]
+			s := e.add()
+			if single != "" && key == single {
+				val, err := compat.ToFloat64(entry, each.NilIsZero)
+				if err != nil {
+					e.drop()
+					e.fail(f, fmt.Errorf("%s: [%s]: %w", each.Path, key, err))
+					continue
+				}
+				s.value = val
+			} else if !e.value(f, s, entry, false) {
+				e.drop() // KSM drops this branch's conversion errors silently
+				continue
+			}
+			if key != "" && each.LabelFromKey != "" {
+				s.labels.set(spec.FixName(each.LabelFromKey), key)
+			}
+			addPathLabels(entry, each.Labels, &s.labels)
+			// KSM evaluates the labels against the parent map as well, last.
+			addPathLabels(v, each.Labels, &s.labels)
+		}
+	case []any:
+		for i, el := range it {
+			s := e.add()
+			if !e.valueOrFail(f, s, el, fmt.Sprintf("[%d]: ", i)) {
+				e.drop()
+				continue
+			}
+			addPathLabels(el, each.Labels, &s.labels)
+		}
+	default:
+		s := e.add()
+		if !e.valueOrFail(f, s, v, "") {
+			e.drop()
+			return
+		}
+		addPathLabels(v, each.Labels, &s.labels)
+	}
+}
+
+func containsComma(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ',' {
+			return true
+		}
+	}
+	return false
+}
+
+// value resolves valueFrom under el into s.value. It reports false when there
+// is no sample; report says whether to log why.
+func (e *evaluator) value(f *spec.Family, s *sample, el any, report bool) bool {
+	ok, err := gaugeValue(&f.Each, s, el)
+	if err != nil && report {
+		e.fail(f, err)
+	}
+	return ok
+}
+
+func (e *evaluator) valueOrFail(f *spec.Family, s *sample, el any, where string) bool {
+	ok, err := gaugeValue(&f.Each, s, el)
+	if err != nil {
+		e.fail(f, fmt.Errorf("%s: %s%w", f.Each.Path, where, err))
+	}
+	return ok
+}
+
+// gaugeValue is KSM's compiledGauge.value.
+func gaugeValue(each *spec.Each, s *sample, el any) (bool, error) {
+	got := each.ValueFrom.Get(el)
+	if got == nil {
+		if each.NilIsZero {
+			s.value = 0
+			return true, nil
+		}
+		if el == nil {
+			return false, fmt.Errorf("got nil while resolving path")
+		}
+		return false, nil
+	}
+	val, err := compat.ToFloat64(got, each.NilIsZero)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", each.ValueFrom, err)
+	}
+	s.value = val
+	return true, nil
+}
+
+func (e *evaluator) info(f *spec.Family, v any) {
+	each := &f.Each
+	switch it := v.(type) {
+	case []any:
+		for _, el := range it {
+			e.infoOne(each, el)
+		}
+	case map[string]any:
+		// KSM adds one sample per entry that yields labels of its own...
+		for _, key := range sortedKeys(it) {
+			s := e.add()
+			s.value = 1
+			if key != "" && each.LabelFromKey != "" {
+				s.labels.set(spec.FixName(each.LabelFromKey), key)
+			}
+			addPathLabels(it[key], each.Labels, &s.labels)
+			if len(s.labels) == 0 {
+				e.drop()
+			}
+		}
+		// ...then the sample of the map itself.
+		e.infoOne(each, v)
+	default:
+		e.infoOne(each, v)
+	}
+}
+
+// infoOne emits a sample only when the element yields a label: an info sample
+// made of base labels alone is dropped, as in KSM.
+func (e *evaluator) infoOne(each *spec.Each, el any) {
+	if el == nil {
+		return
+	}
+	s := e.add()
+	s.value = 1
+	addPathLabels(el, each.Labels, &s.labels)
+	if len(s.labels) == 0 {
+		e.drop()
+	}
+}
+
+func (e *evaluator) stateSet(f *spec.Family, v any) {
+	if list, ok := v.([]any); ok {
+		for _, el := range list {
+			e.stateSetOne(f, el)
+		}
+		return
+	}
+	e.stateSetOne(f, v)
+}
+
+func (e *evaluator) stateSetOne(f *spec.Family, el any) {
+	each := &f.Each
+	got := each.ValueFrom.Get(el)
+	if got == nil {
+		return
+	}
+	str, ok := got.(string)
+	if !ok {
+		full := append(append(spec.Path{}, each.Path...), each.ValueFrom...)
+		if len(each.ValueFrom) == 0 {
+			full = each.Path
+		}
+		e.fail(f, fmt.Errorf("%s: expected value for path to be string, got %T", full, got))
+		return
+	}
+	for _, state := range each.List {
+		s := e.add()
+		if str == state {
+			s.value = 1
+		}
+		s.labels.set(spec.FixName(each.LabelName), state)
+		addPathLabels(el, each.Labels, &s.labels)
+	}
+}
+
+// nested is our extension: one sample per element of the innermost list, with
+// labels from every level (inner levels win).
+func (e *evaluator) nested(f *spec.Family, v any) {
+	var outer labelSet
+	forEach(v, func(el any) {
+		outer = outer[:0]
+		addPathLabels(el, f.Each.Labels, &outer)
+		e.level(f, f.Each.Nested, el, outer)
+	})
+}
+
+func (e *evaluator) level(f *spec.Family, lv *spec.Level, parent any, outer labelSet) {
+	forEach(lv.Path.Get(parent), func(el any) {
+		if lv.Nested != nil {
+			labels := slices.Clone(outer)
+			addPathLabels(el, lv.Labels, &labels)
+			e.level(f, lv.Nested, el, labels)
+			return
+		}
+		s := e.add()
+		s.labels = append(s.labels, outer...)
+		addPathLabels(el, lv.Labels, &s.labels)
+		if f.Type == spec.Info {
+			s.value = 1
+			if len(s.labels) == 0 {
+				e.drop()
+			}
+			return
+		}
+		got := lv.ValueFrom.Get(el)
+		if got == nil {
+			if !lv.NilIsZero {
+				e.drop()
+			}
+			return
+		}
+		val, err := compat.ToFloat64(got, lv.NilIsZero)
+		if err != nil {
+			e.drop()
+			e.fail(f, fmt.Errorf("%s: %s: %w", lv.Path, lv.ValueFrom, err))
+			return
+		}
+		s.value = val
+	})
+}
+
+// forEach visits the elements of a list, or a single non-nil value.
+func forEach(v any, fn func(any)) {
+	switch x := v.(type) {
+	case nil:
+	case []any:
+		for _, el := range x {
+			if el != nil {
+				fn(el)
+			}
+		}
+	default:
+		fn(v)
+	}
+}
