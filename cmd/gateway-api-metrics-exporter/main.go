@@ -4,51 +4,34 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 
-	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
-	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
+	"github.com/spf13/pflag"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/app"
 )
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "render" {
 		os.Exit(render(os.Args[2:], os.Stdout, os.Stderr))
 	}
-	os.Exit(serve(os.Args[1:]))
-}
-
-// loadPlan compiles the spec the way KSM picks its config: inline YAML wins
-// over the file; with neither, the embedded metrics-spec.
-func loadPlan(inline, file string, logger *slog.Logger) (*spec.Plan, error) {
-	var (
-		plan     *spec.Plan
-		warnings []spec.Warning
-		err      error
-	)
-	switch {
-	case inline != "":
-		plan, warnings, err = spec.Load("--custom-resource-state-config", []byte(inline))
-	case file != "":
-		data, rerr := os.ReadFile(file)
-		if rerr != nil {
-			return nil, fmt.Errorf("reading --custom-resource-state-config-file: %w", rerr)
-		}
-		plan, warnings, err = spec.Load(file, data)
-	default:
-		plan, warnings, err = spec.LoadFS(metricsspec.FS)
-	}
-	for _, w := range warnings {
-		logger.Warn("spec: " + w.String())
+	opts, err := app.Parse(os.Args[1:], os.Stderr)
+	if errors.Is(err, pflag.ErrHelp) {
+		os.Exit(0)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("invalid metrics spec: %w", err)
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(2)
 	}
-	return plan, nil
-}
-
-func serve(args []string) int {
-	fmt.Fprintln(os.Stderr, "serve: not yet")
-	return 1
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := app.Run(ctx, opts, app.NewLogger(os.Stderr, opts.Verbosity)); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/app"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
@@ -33,7 +34,7 @@ func render(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	plan, err := loadPlan(*inline, *file, logger)
+	plan, err := app.LoadPlan(*inline, *file, false, logger)
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
@@ -73,4 +74,3 @@ func (e *errorLog) report(f *spec.Family, err error) {
 	e.seen[key] = true
 	e.logger.Warn("cannot evaluate family for an object (logged once)", "family", f.Name, "err", err, "spec", fmt.Sprintf("%s:%d", f.File, f.Line))
 }
-

@@ -7,6 +7,7 @@ go 1.26.0
 replace github.com/kuadrant/gateway-api-metrics-exporter => ../..
 
 require (
+	github.com/dgryski/go-jump v0.0.0-20211018200510-ba001c3ffce0
 	github.com/kuadrant/gateway-api-metrics-exporter v0.0.0-00010101000000-000000000000
 	github.com/prometheus/common v0.73.1
 	go.yaml.in/yaml/v3 v3.0.6
@@ -19,7 +20,6 @@ require (
 	github.com/blang/semver/v4 v4.0.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc // indirect
-	github.com/dgryski/go-jump v0.0.0-20211018200510-ba001c3ffce0 // indirect
 	github.com/emicklei/go-restful/v3 v3.13.0 // indirect
 	github.com/fxamacker/cbor/v2 v2.9.1 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect

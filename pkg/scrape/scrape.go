@@ -85,9 +85,13 @@ type KindResult struct {
 	Index    int
 	Resource source.Resource // what was read (GVK as served)
 	Up       bool
-	Err      error
-	Duration time.Duration
-	Renderer *engine.Renderer // nil unless Up
+	// NotServed: discovery succeeded and no version of the kind is served (no
+	// CRD). Such a kind has no gateway_metrics_up series rather than a 0: a
+	// cluster without Kuadrant is not a failing one.
+	NotServed bool
+	Err       error
+	Duration  time.Duration
+	Renderer  *engine.Renderer // nil unless Up
 }
 
 // Result is one collection, shared by every scrape that waited for it.
@@ -182,12 +186,13 @@ func (c *Collector) collect(ctx context.Context) *Result {
 		r, ok := served.Pick(kr.Kind.GVK.Group, kr.Kind.GVK.Version, kr.Kind.GVK.Kind)
 		if !ok {
 			kr.Err = fmt.Errorf("the API server serves no version of %s.%s", kr.Kind.GVK.Kind, kr.Kind.GVK.Group)
-			c.once("missing/"+kr.Kind.GVK.Group+"/"+kr.Kind.GVK.Kind, "kind not served by the API server (no CRD installed?); it reports gateway_metrics_up 0 and appears once its CRD is installed", "group", kr.Kind.GVK.Group, "kind", kr.Kind.GVK.Kind)
+			kr.NotServed = true
+			c.once("missing/"+kr.Kind.GVK.Group+"/"+kr.Kind.GVK.Kind, "kind not served by the API server (no CRD installed?); it has no gateway_metrics_up series and appears once its CRD is installed", "group", kr.Kind.GVK.Group, "kind", kr.Kind.GVK.Kind)
 			continue
 		}
 		c.logged.Delete("missing/" + kr.Kind.GVK.Group + "/" + kr.Kind.GVK.Kind)
 		if r.Version != kr.Kind.GVK.Version {
-			c.once("version/"+r.Group+"/"+r.Kind+"/"+r.Version, "spec version not served; reading the preferred served version instead", "kind", r.Kind, "spec_version", kr.Kind.GVK.Version, "read_version", r.Version)
+			c.onceInfo("version/"+r.Group+"/"+r.Kind+"/"+r.Version, "spec version not served; reading the preferred served version instead", "kind", r.Kind, "spec_version", kr.Kind.GVK.Version, "read_version", r.Version)
 		}
 		kr.Resource = r
 		wg.Add(1)
@@ -332,13 +337,23 @@ func (c *Collector) once(key, msg string, args ...any) {
 	}
 }
 
-// keep is KSM's sharding filter: jump consistent hash of FNV-1a(UID).
+func (c *Collector) onceInfo(key, msg string, args ...any) {
+	if _, loaded := c.logged.LoadOrStore(key, true); !loaded {
+		c.log.Info(msg, args...)
+	}
+}
+
 func keep(obj map[string]any, shard, shards int) bool {
 	md, _ := obj["metadata"].(map[string]any)
 	uid, _ := md["uid"].(string)
+	return ShardOf(uid, shards) == shard
+}
+
+// ShardOf is KSM's sharding: jump consistent hash of FNV-1a 64 of the UID.
+func ShardOf(uid string, shards int) int {
 	h := fnv.New64a()
 	h.Write([]byte(uid))
-	return int(jumpHash(h.Sum64(), shards)) == shard
+	return int(jumpHash(h.Sum64(), shards))
 }
 
 // jumpHash is Lamping and Veach's jump consistent hash, as in
@@ -401,11 +416,15 @@ func Write(dst []byte, res *Result, format exposition.Format, include func(resou
 func appendHealth(b []byte, res *Result, format exposition.Format) []byte {
 	b = exposition.AppendHeader(b, "gateway_metrics_up", "Whether the last list of this kind succeeded (1) or failed (0).", "gauge", format)
 	for _, k := range res.Kinds {
-		b = appendKindSample(b, "gateway_metrics_up", k, boolFloat(k.Up))
+		if !k.NotServed {
+			b = appendKindSample(b, "gateway_metrics_up", k, boolFloat(k.Up))
+		}
 	}
 	b = exposition.AppendHeader(b, "gateway_metrics_scrape_duration_seconds", "How long listing and rendering this kind took.", "gauge", format)
 	for _, k := range res.Kinds {
-		b = appendKindSample(b, "gateway_metrics_scrape_duration_seconds", k, k.Duration.Seconds())
+		if !k.NotServed {
+			b = appendKindSample(b, "gateway_metrics_scrape_duration_seconds", k, k.Duration.Seconds())
+		}
 	}
 	return b
 }

@@ -1,0 +1,66 @@
+# gateway-api-metrics-exporter
+#
+#   make run-local   local control plane + sample objects + the exporter on :8080
+#   make test        the whole suite: unit, compat (vs kube-state-metrics), e2e, deploy
+#   make bench       benchmarks (compare runs with benchstat)
+
+GO            ?= go
+BIN           := bin/gateway-api-metrics-exporter
+VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS       := -s -w -X github.com/kuadrant/gateway-api-metrics-exporter/pkg/app.Version=$(VERSION)
+# etcd and kube-apiserver are built from Go modules into a cache outside the
+# clone (the first build takes 10-25 minutes on 2 cores).
+export KUBE_BIN ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gateway-api-metrics-exporter/kube-v1.37.2
+BENCH_COUNT   ?= 6
+FUZZ_TIME     ?= 2m
+
+.PHONY: all build kube-bins run-local test test-go test-compat test-deploy bench fuzz docs check-docs vet image clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gateway-api-metrics-exporter
+
+kube-bins:
+	@hack/kube-bins.sh >/dev/null
+
+run-local: build kube-bins
+	$(GO) run ./hack/run-local --exporter=$(BIN)
+
+vet:
+	$(GO) vet ./...
+	cd compat/ksmdiff && $(GO) vet ./...
+
+test: vet test-go test-compat test-deploy
+
+# Unit and e2e tests of the main module; the packages that need the control
+# plane (e2e, pkg/testenv) start their own on loopback.
+test-go: kube-bins
+	$(GO) test -count=1 -timeout 30m ./...
+
+# Differential tests against kube-state-metrics (its own module).
+test-compat:
+	cd compat/ksmdiff && $(GO) test -count=1 -timeout 20m -v ./...
+
+test-deploy:
+	bash deploy/rules/test.sh
+	cd deploy/test && $(GO) test -count=1 -timeout 20m ./...
+
+bench: kube-bins
+	cd compat/ksmdiff && $(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) -timeout 60m . | tee ../../bench.out
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzRenderParses -fuzztime $(FUZZ_TIME) ./pkg/engine
+
+docs:
+	$(GO) run ./hack/metricsdoc > METRICS.md
+
+check-docs:
+	$(GO) test -count=1 -run TestMetricsDocInSync ./hack/metricsdoc
+
+# Not run here (no Docker engine on the build machines); documented in README.
+image:
+	docker build -t ghcr.io/kuadrant/gateway-api-metrics-exporter:$(VERSION) .
+
+clean:
+	rm -rf bin bench.out

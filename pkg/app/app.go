@@ -1,0 +1,270 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/KimMachineGun/automemlimit/memlimit"
+	"github.com/prometheus/exporter-toolkit/web"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/scrape"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/server"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/telemetry"
+)
+
+// Version is set at build time (-ldflags -X).
+var Version = ""
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// NewLogger logs to w at the level -v asks for.
+func NewLogger(w io.Writer, verbosity int) *slog.Logger {
+	level := slog.LevelInfo
+	if verbosity >= 4 {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// LoadPlan compiles the spec the way KSM picks its config: inline YAML wins
+// over the file; with neither, the embedded metrics-spec. Warnings are logged.
+func LoadPlan(inline, file string, continueWithoutFile bool, log *slog.Logger) (*spec.Plan, error) {
+	var (
+		plan     *spec.Plan
+		warnings []spec.Warning
+		err      error
+	)
+	switch {
+	case inline != "":
+		plan, warnings, err = spec.Load("--custom-resource-state-config", []byte(inline))
+	case file != "":
+		data, rerr := os.ReadFile(file)
+		if rerr != nil {
+			if !continueWithoutFile {
+				return nil, fmt.Errorf("reading --custom-resource-state-config-file: %w", rerr)
+			}
+			log.Warn("custom resource state config file unreadable; serving the embedded metrics-spec", "err", rerr)
+			plan, warnings, err = spec.LoadFS(metricsspec.FS)
+			break
+		}
+		plan, warnings, err = spec.Load(file, data)
+	default:
+		plan, warnings, err = spec.LoadFS(metricsspec.FS)
+	}
+	for _, w := range warnings {
+		log.Warn("spec: " + w.String())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("invalid metrics spec: %w", err)
+	}
+	return plan, nil
+}
+
+// filterPlan drops the families --metric-allowlist/--metric-denylist exclude.
+func filterPlan(p *spec.Plan, keep func(string) bool) *spec.Plan {
+	if keep == nil {
+		return p
+	}
+	out := &spec.Plan{}
+	for _, k := range p.Kinds {
+		nk := *k
+		nk.Families = nil
+		for _, f := range k.Families {
+			if keep(f.Name) {
+				nk.Families = append(nk.Families, f)
+			}
+		}
+		out.Kinds = append(out.Kinds, &nk)
+	}
+	return out
+}
+
+// restConfig is KSM's choice: --kubeconfig and/or --apiserver, else in-cluster.
+func restConfig(o *Options) (*rest.Config, error) {
+	if o.Kubeconfig == "" && o.Apiserver == "" {
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("no --kubeconfig or --apiserver given and not running in a cluster: %w", err)
+		}
+		return cfg, nil
+	}
+	if o.Kubeconfig != "" {
+		if _, err := os.Stat(o.Kubeconfig); err != nil {
+			return nil, fmt.Errorf("--kubeconfig: %w", err)
+		}
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags(o.Apiserver, o.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("--kubeconfig %q: %w", o.Kubeconfig, err)
+	}
+	return cfg, nil
+}
+
+// Run starts both servers and blocks until ctx ends or a server fails. Bad
+// flags, spec, kubeconfig or --tls-config return an error before serving; an
+// unreachable API server does not (kinds report gateway_metrics_up 0).
+func Run(ctx context.Context, o *Options, log *slog.Logger) error {
+	for _, msg := range o.ignored {
+		log.Warn(msg)
+	}
+	if o.AutoGoMemLimit {
+		if _, err := memlimit.SetGoMemLimitWithOpts(memlimit.WithRatio(o.AutoGoMemLimitRatio), memlimit.WithProvider(memlimit.FromCgroup)); err != nil {
+			log.Warn("--auto-gomemlimit: cannot read a memory limit; GOMEMLIMIT unchanged", "err", err)
+		}
+	}
+	if o.TLSConfig != "" {
+		if err := web.Validate(o.TLSConfig); err != nil {
+			return fmt.Errorf("--tls-config %s: %w", o.TLSConfig, err)
+		}
+	}
+	plan, err := LoadPlan(o.CRSConfig, o.CRSConfigFile, o.ContinueWithoutCRSFile, log)
+	if err != nil {
+		return err
+	}
+	plan = filterPlan(plan, o.familyFilter())
+	cfg, err := restConfig(o)
+	if err != nil {
+		return err
+	}
+	client, err := source.New(cfg)
+	if err != nil {
+		return fmt.Errorf("API client: %w", err)
+	}
+	client.UseCache = o.UseAPIServerCache
+
+	tel := telemetry.New()
+	opts := scrape.Options{Namespaces: o.Namespaces, DeniedNamespaces: o.NamespacesDeny}
+	switch {
+	case o.Pod != "":
+		opts.Shard = autoShard(client, o.Pod, o.PodNamespace, log)
+	case o.TotalShards > 1:
+		opts.Shard = func() (int, int) { return o.Shard, o.TotalShards }
+	}
+	collector := scrape.New(plan, client, opts, tel, log)
+	scfg := server.Config{Gzip: o.EnableGzip, ScrapeTimeout: o.ScrapeTimeout, MaxInFlight: o.MaxInFlight,
+		Pprof: o.EnablePprof, Version: version(), Livez: client.Livez}
+
+	mainMux, err := server.MainMux(collector, scfg, tel, log)
+	if err != nil {
+		return err
+	}
+	telMux, err := server.TelemetryMux(collector, scfg, tel)
+	if err != nil {
+		return err
+	}
+	mainL, err := net.Listen("tcp", net.JoinHostPort(o.Host, strconv.Itoa(o.Port)))
+	if err != nil {
+		return fmt.Errorf("--host/--port: %w", err)
+	}
+	telL, err := net.Listen("tcp", net.JoinHostPort(o.TelemetryHost, strconv.Itoa(o.TelemetryPort)))
+	if err != nil {
+		mainL.Close()
+		return fmt.Errorf("--telemetry-host/--telemetry-port: %w", err)
+	}
+	log.Info("serving", "version", version(), "metrics", mainL.Addr().String(), "telemetry", telL.Addr().String(),
+		"kinds", len(plan.Kinds), "apiserver", cfg.Host)
+
+	t := server.Timeouts{Read: o.ReadTimeout, Write: o.WriteTimeout, Idle: o.IdleTimeout, ReadHeader: o.HeaderTimeout, MaxHeaderBytes: o.MaxHeaderBytes}
+	mainSrv, mainErr := server.Serve(mainL, mainMux, o.TLSConfig, t, log)
+	telSrv, telErr := server.Serve(telL, telMux, o.TLSConfig, server.Timeouts{Read: time.Minute, Write: time.Minute, Idle: 5 * time.Minute, ReadHeader: 5 * time.Second, MaxHeaderBytes: o.MaxHeaderBytes}, log)
+
+	// A first collection in the background makes /readyz meaningful at once.
+	go func() {
+		c, cancel := context.WithTimeout(ctx, o.ScrapeTimeout)
+		defer cancel()
+		if res, err := collector.Collect(c); err == nil {
+			res.Release()
+		}
+	}()
+
+	select {
+	case <-ctx.Done():
+	case err = <-mainErr:
+	case err = <-telErr:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = mainSrv.Shutdown(sctx)
+	_ = telSrv.Shutdown(sctx)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// autoShard reads the shard from this pod's StatefulSet, as KSM's --pod and
+// --pod-namespace do: ordinal from the pod name, total from spec.replicas.
+// It is re-read at most every 30 seconds so that scaling re-shards.
+func autoShard(c *source.Client, pod, ns string, log *slog.Logger) func() (int, int) {
+	var (
+		mu            sync.Mutex
+		shard, shards = 0, 1
+		last          time.Time
+	)
+	i := strings.LastIndexByte(pod, '-')
+	ordinal, err := strconv.Atoi(pod[i+1:])
+	if i < 0 || err != nil {
+		log.Error("--pod is not a StatefulSet pod name (<statefulset>-<ordinal>); sharding off", "pod", pod)
+		return nil
+	}
+	return func() (int, int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(last) < 30*time.Second {
+			return shard, shards
+		}
+		last = time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		p, err := c.GetJSON(ctx, "/api/v1/namespaces/"+ns+"/pods/"+pod)
+		if err != nil {
+			log.Warn("auto-sharding: cannot read own pod; keeping the last shard", "err", err)
+			return shard, shards
+		}
+		sts := ""
+		md, _ := p["metadata"].(map[string]any)
+		refs, _ := md["ownerReferences"].([]any)
+		for _, r := range refs {
+			if m, ok := r.(map[string]any); ok && m["kind"] == "StatefulSet" && m["controller"] == true {
+				sts, _ = m["name"].(string)
+			}
+		}
+		if sts == "" {
+			log.Warn("auto-sharding: pod has no controlling StatefulSet; keeping the last shard", "pod", pod)
+			return shard, shards
+		}
+		s, err := c.GetJSON(ctx, "/apis/apps/v1/namespaces/"+ns+"/statefulsets/"+sts)
+		if err != nil {
+			log.Warn("auto-sharding: cannot read StatefulSet; keeping the last shard", "err", err)
+			return shard, shards
+		}
+		spec, _ := s["spec"].(map[string]any)
+		if n, ok := spec["replicas"].(int64); ok && n > 0 {
+			shard, shards = ordinal, int(n)
+		}
+		return shard, shards
+	}
+}
