@@ -1,0 +1,132 @@
+// Command metricsdoc writes METRICS.md from metrics-spec/ (`make docs`); a
+// test keeps the checked-in file in sync.
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
+)
+
+func main() {
+	doc, err := generate()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Stdout.Write(doc)
+}
+
+func generate() ([]byte, error) {
+	plan, _, err := spec.LoadFS(metricsspec.FS)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := objects.Parse(testenv.Samples())
+	if err != nil {
+		return nil, err
+	}
+	// The API server stamps these; fix them so the examples are stable.
+	for _, o := range objs {
+		if md, ok := o["metadata"].(map[string]any); ok {
+			md["creationTimestamp"] = "2026-11-24T06:00:00Z"
+			if _, ok := md["namespace"]; !ok && o["kind"] != "GatewayClass" {
+				md["namespace"] = testenv.SamplesNamespace
+			}
+		}
+	}
+	body, _ := engine.RenderObjects(plan, objs, exposition.Text, nil)
+	examples := map[string]string{}
+	for _, l := range strings.Split(string(body), "\n") {
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		name := l[:strings.IndexAny(l, "{ ")]
+		if _, ok := examples[name]; !ok {
+			examples[name] = l
+		}
+	}
+
+	var b strings.Builder
+	b.WriteString(intro)
+	for _, k := range plan.Kinds {
+		fmt.Fprintf(&b, "\n## %s\n\n", k.GVK.Kind)
+		fmt.Fprintf(&b, "Declared in [`metrics-spec/%s`](metrics-spec/%s) as `%s/%s`; read at that version when the cluster serves it, otherwise at the kind's preferred served version.\n\n",
+			fileOf(k), fileOf(k), k.GVK.Group, k.GVK.Version)
+		b.WriteString("| family | type | labels | help |\n|---|---|---|---|\n")
+		done := map[string]bool{}
+		for _, f := range k.Families {
+			if done[f.Name] {
+				continue // a second declaration of the same family (another object shape)
+			}
+			done[f.Name] = true
+			typ := string(f.Type)
+			if f.Each.Nested != nil {
+				typ += " (nested)"
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", f.Name, typ, labelList(k, f), escapeCell(f.Help))
+		}
+		b.WriteString("\nExamples, rendered from the demo objects in `pkg/testenv/samples` at the version they are written in:\n\n```\n")
+		done = map[string]bool{}
+		for _, f := range k.Families {
+			if done[f.Name] {
+				continue
+			}
+			done[f.Name] = true
+			if ex, ok := examples[f.Name]; ok {
+				b.WriteString(ex + "\n")
+			} else {
+				fmt.Fprintf(&b, "# %s: no sample for the demo objects\n", f.Name)
+			}
+		}
+		b.WriteString("```\n")
+	}
+	b.WriteString(outro)
+	return []byte(b.String()), nil
+}
+
+func fileOf(k *spec.Kind) string { return k.File }
+
+// labelList names every label a family can carry, in KSM's order (sorted);
+// a "*" expansion shows where its names come from.
+func labelList(k *spec.Kind, f *spec.Family) string {
+	set := map[string]bool{}
+	for _, c := range f.Common {
+		set[spec.FixName(c.Name)] = true
+	}
+	add := func(ls []spec.PathLabel) {
+		for _, l := range ls {
+			if l.Star {
+				set[fmt.Sprintf("<%skeys of %s>", l.Name, l.Path)] = true
+			} else {
+				set[l.Name] = true
+			}
+		}
+	}
+	add(f.Base)
+	add(f.Each.Labels)
+	for lv := f.Each.Nested; lv != nil; lv = lv.Nested {
+		add(lv.Labels)
+	}
+	for _, n := range []string{f.Each.LabelFromKey, f.Each.LabelName} {
+		if n != "" {
+			set[spec.FixName(n)] = true
+		}
+	}
+	var names []string
+	for n := range set {
+		names = append(names, "`"+n+"`")
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+func escapeCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
