@@ -19,6 +19,8 @@ type sample struct {
 type evaluator struct {
 	samples []sample
 	onError func(f *spec.Family, err error)
+	keys    []string
+	names   names
 }
 
 func (e *evaluator) add() *sample {
@@ -59,6 +61,9 @@ func (e *evaluator) eval(f *spec.Family, obj map[string]any) {
 	for i := range e.samples {
 		e.samples[i].labels.sort()
 	}
+	if len(e.samples) < 2 {
+		return
+	}
 	slices.SortStableFunc(e.samples, func(a, b sample) int { return compareLabels(a.labels, b.labels) })
 }
 
@@ -71,7 +76,9 @@ func (e *evaluator) gauge(f *spec.Family, v any) {
 		if len(each.ValueFrom) == 1 && each.ValueFrom[0].Raw != "" && !containsComma(each.ValueFrom[0].Raw) {
 			single = each.ValueFrom[0].Raw
 		}
-		for _, key := range sortedKeys(it) {
+		keys := e.sortedKeys(it)
+		defer func() { e.keys = keys[:0] }()
+		for _, key := range keys {
 			entry := it[key]
 			s := e.add()
 			if single != "" && key == single {
@@ -89,9 +96,9 @@ func (e *evaluator) gauge(f *spec.Family, v any) {
 			if key != "" && each.LabelFromKey != "" {
 				s.labels.set(spec.FixName(each.LabelFromKey), key)
 			}
-			addPathLabels(entry, each.Labels, &s.labels)
+			e.addPathLabels(entry, each.Labels, &s.labels)
 			// KSM evaluates the labels against the parent map as well, last.
-			addPathLabels(v, each.Labels, &s.labels)
+			e.addPathLabels(v, each.Labels, &s.labels)
 		}
 	case []any:
 		for i, el := range it {
@@ -100,7 +107,7 @@ func (e *evaluator) gauge(f *spec.Family, v any) {
 				e.drop()
 				continue
 			}
-			addPathLabels(el, each.Labels, &s.labels)
+			e.addPathLabels(el, each.Labels, &s.labels)
 		}
 	default:
 		s := e.add()
@@ -108,7 +115,7 @@ func (e *evaluator) gauge(f *spec.Family, v any) {
 			e.drop()
 			return
 		}
-		addPathLabels(v, each.Labels, &s.labels)
+		e.addPathLabels(v, each.Labels, &s.labels)
 	}
 }
 
@@ -168,14 +175,18 @@ func (e *evaluator) info(f *spec.Family, v any) {
 			e.infoOne(each, el)
 		}
 	case map[string]any:
-		// KSM adds one sample per entry that yields labels of its own...
-		for _, key := range sortedKeys(it) {
+		// KSM adds one sample per entry that yields labels of its own (in map
+		// order: every info sample has the value 1, so order cannot matter)...
+		for key, entry := range it {
+			if each.LabelFromKey == "" && !container(entry) && !hasEmptyPath(each.Labels) {
+				continue // a non-empty path cannot resolve on a scalar: no labels
+			}
 			s := e.add()
 			s.value = 1
 			if key != "" && each.LabelFromKey != "" {
 				s.labels.set(spec.FixName(each.LabelFromKey), key)
 			}
-			addPathLabels(it[key], each.Labels, &s.labels)
+			e.addPathLabels(entry, each.Labels, &s.labels)
 			if len(s.labels) == 0 {
 				e.drop()
 			}
@@ -195,7 +206,7 @@ func (e *evaluator) infoOne(each *spec.Each, el any) {
 	}
 	s := e.add()
 	s.value = 1
-	addPathLabels(el, each.Labels, &s.labels)
+	e.addPathLabels(el, each.Labels, &s.labels)
 	if len(s.labels) == 0 {
 		e.drop()
 	}
@@ -232,7 +243,7 @@ func (e *evaluator) stateSetOne(f *spec.Family, el any) {
 			s.value = 1
 		}
 		s.labels.set(spec.FixName(each.LabelName), state)
-		addPathLabels(el, each.Labels, &s.labels)
+		e.addPathLabels(el, each.Labels, &s.labels)
 	}
 }
 
@@ -242,7 +253,7 @@ func (e *evaluator) nested(f *spec.Family, v any) {
 	var outer labelSet
 	forEach(v, func(el any) {
 		outer = outer[:0]
-		addPathLabels(el, f.Each.Labels, &outer)
+		e.addPathLabels(el, f.Each.Labels, &outer)
 		e.level(f, f.Each.Nested, el, outer)
 	})
 }
@@ -251,13 +262,13 @@ func (e *evaluator) level(f *spec.Family, lv *spec.Level, parent any, outer labe
 	forEach(lv.Path.Get(parent), func(el any) {
 		if lv.Nested != nil {
 			labels := slices.Clone(outer)
-			addPathLabels(el, lv.Labels, &labels)
+			e.addPathLabels(el, lv.Labels, &labels)
 			e.level(f, lv.Nested, el, labels)
 			return
 		}
 		s := e.add()
 		s.labels = append(s.labels, outer...)
-		addPathLabels(el, lv.Labels, &s.labels)
+		e.addPathLabels(el, lv.Labels, &s.labels)
 		if f.Type == spec.Info {
 			s.value = 1
 			if len(s.labels) == 0 {
@@ -295,4 +306,21 @@ func forEach(v any, fn func(any)) {
 	default:
 		fn(v)
 	}
+}
+
+func container(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return true
+	}
+	return false
+}
+
+func hasEmptyPath(labels []spec.PathLabel) bool {
+	for i := range labels {
+		if len(labels[i].Path) == 0 {
+			return true
+		}
+	}
+	return false
 }

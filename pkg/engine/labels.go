@@ -37,9 +37,26 @@ func (s labelSet) sort() {
 	slices.SortFunc(s, func(a, b label) int { return strings.Compare(a.name, b.name) })
 }
 
+// names caches sanitised label names: Kubernetes label keys repeat across
+// objects, and sanitising "app.kubernetes.io/name" allocates.
+type names map[string]string
+
+func (n names) label(prefix, key string) string {
+	if prefix == "" {
+		if v, ok := n[key]; ok {
+			return v
+		}
+	}
+	v := compat.FixLabelName(compat.SanitizeLabelName(prefix + key))
+	if prefix == "" && len(n) < 4096 {
+		n[key] = v
+	}
+	return v
+}
+
 // addPathLabels is KSM's addPathLabels: star entries expand a map into one
 // label per key, then plain entries; a path that does not resolve adds nothing.
-func addPathLabels(obj any, labels []spec.PathLabel, s *labelSet) {
+func (e *evaluator) addPathLabels(obj any, labels []spec.PathLabel, s *labelSet) {
 	for i := range labels {
 		l := &labels[i]
 		v := l.Path.Get(obj)
@@ -48,9 +65,13 @@ func addPathLabels(obj any, labels []spec.PathLabel, s *labelSet) {
 			if !ok {
 				continue
 			}
-			for _, k := range sortedKeys(m) {
-				s.set(compat.FixLabelName(compat.SanitizeLabelName(l.Name+k)), compat.LabelValue(m[k]))
+			// A fixed key order, so that two keys which sanitise to the same
+			// name always resolve the same way (KSM: Go's random map order).
+			keys := e.sortedKeys(m)
+			for _, k := range keys {
+				s.set(e.names.label(l.Name, k), compat.LabelValue(m[k]))
 			}
+			e.keys = keys[:0]
 			continue
 		}
 		if v == nil {
@@ -60,10 +81,11 @@ func addPathLabels(obj any, labels []spec.PathLabel, s *labelSet) {
 	}
 }
 
-// sortedKeys gives star expansions a fixed order, so that two keys which
-// sanitise to the same name always resolve the same way (KSM: random).
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
+// sortedKeys returns m's keys sorted, in the evaluator's scratch slice; the
+// caller hands the slice back through e.keys when done.
+func (e *evaluator) sortedKeys(m map[string]any) []string {
+	keys := e.keys[:0]
+	e.keys = nil
 	for k := range m {
 		keys = append(keys, k)
 	}

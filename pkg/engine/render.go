@@ -21,6 +21,7 @@ type Renderer struct {
 	objects int
 	ev      evaluator
 	base    labelSet
+	baseID  int // which family's base labels r.base holds for the current object
 	// Duplicates counts samples dropped because another element of the same
 	// object already produced the same series.
 	Duplicates int
@@ -31,6 +32,7 @@ type Renderer struct {
 func NewRenderer(k *spec.Kind, gvk GVK, onError func(f *spec.Family, err error)) *Renderer {
 	r := &Renderer{kind: k, gvk: gvk, bufs: make([][]byte, len(k.Families))}
 	r.ev.onError = onError
+	r.ev.names = names{}
 	return r
 }
 
@@ -62,6 +64,7 @@ func (r *Renderer) Size() int {
 // Add renders every family of one object.
 func (r *Renderer) Add(obj map[string]any) {
 	r.objects++
+	r.baseID = 0
 	for i, f := range r.kind.Families {
 		r.bufs[i] = r.appendFamily(r.bufs[i], f, obj)
 	}
@@ -73,22 +76,10 @@ func (r *Renderer) appendFamily(b []byte, f *spec.Family, obj map[string]any) []
 		return b
 	}
 	// Base labels: constants, then paths on the object root; per-element labels
-	// override both.
-	r.base = r.base[:0]
-	for _, c := range f.Common {
-		v := c.Value
-		switch c.GVK {
-		case spec.GVKGroup:
-			v = r.gvk.Group
-		case spec.GVKVersion:
-			v = r.gvk.Version
-		case spec.GVKKind:
-			v = r.gvk.Kind
-		}
-		r.base.set(spec.FixName(c.Name), v)
+	// override both. Families with the same base labels share them.
+	if f.BaseID != r.baseID {
+		r.computeBase(f, obj)
 	}
-	addPathLabels(obj, f.Base, &r.base)
-	r.base.sort()
 
 	var prev labelSet
 	for i := range r.ev.samples {
@@ -107,36 +98,53 @@ func (r *Renderer) appendFamily(b []byte, f *spec.Family, obj map[string]any) []
 	return b
 }
 
+func (r *Renderer) computeBase(f *spec.Family, obj map[string]any) {
+	r.baseID = f.BaseID
+	r.base = r.base[:0]
+	for _, c := range f.Common {
+		v := c.Value
+		switch c.GVK {
+		case spec.GVKGroup:
+			v = r.gvk.Group
+		case spec.GVKVersion:
+			v = r.gvk.Version
+		case spec.GVKKind:
+			v = r.gvk.Kind
+		}
+		r.base.set(spec.FixName(c.Name), v)
+	}
+	r.ev.addPathLabels(obj, f.Base, &r.base)
+	r.base.sort()
+}
+
 // appendMerged writes {a ∪ base} sorted by name; on a shared name a wins.
 func appendMerged(b []byte, a, base labelSet) []byte {
 	if len(a) == 0 && len(base) == 0 {
 		return b
 	}
-	sep := byte('{')
-	write := func(l label) {
-		b = append(b, sep)
-		b = append(b, l.name...)
-		b = append(b, '=', '"')
-		b = exposition.AppendEscaped(b, l.value)
-		b = append(b, '"')
-		sep = ','
-	}
+	b = append(b, '{')
 	i, j := 0, 0
 	for i < len(a) || j < len(base) {
+		var l *label
 		switch {
 		case j == len(base) || (i < len(a) && a[i].name < base[j].name):
-			write(a[i])
+			l = &a[i]
 			i++
 		case i == len(a) || base[j].name < a[i].name:
-			write(base[j])
+			l = &base[j]
 			j++
 		default: // same name: the element's label wins
-			write(a[i])
+			l = &a[i]
 			i++
 			j++
 		}
+		b = append(b, l.name...)
+		b = append(b, '=', '"')
+		b = exposition.AppendEscaped(b, l.value)
+		b = append(b, '"', ',')
 	}
-	return append(b, '}')
+	b[len(b)-1] = '}'
+	return b
 }
 
 // AppendTo writes the kind's families: HELP/TYPE (once the kind has an object,

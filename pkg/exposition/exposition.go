@@ -43,6 +43,16 @@ func AppendFloat(b []byte, f float64) []byte {
 
 // AppendEscaped appends a label value with \, " and newline escaped.
 func AppendEscaped(b []byte, v string) []byte {
+	clean := true
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c == '\\' || c == '"' || c == '\n' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return append(b, v...)
+	}
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; c {
 		case '\\':

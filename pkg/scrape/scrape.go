@@ -16,6 +16,7 @@ import (
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
@@ -51,6 +52,8 @@ type Collector struct {
 	errs   *errorOnce
 	groups map[string]bool
 
+	fields map[int]*objects.Fields // what each kind's families can observe
+
 	mu       sync.Mutex
 	inflight *call
 	free     map[int][]*engine.Renderer // renderers to reuse, per plan kind
@@ -62,7 +65,10 @@ type Collector struct {
 
 // New makes a collector.
 func New(plan *spec.Plan, l Lister, opts Options, obs Observer, log *slog.Logger) *Collector {
-	c := &Collector{plan: plan, lister: l, opts: opts, obs: obs, log: log, free: map[int][]*engine.Renderer{}, groups: map[string]bool{}}
+	c := &Collector{plan: plan, lister: l, opts: opts, obs: obs, log: log, free: map[int][]*engine.Renderer{}, groups: map[string]bool{}, fields: map[int]*objects.Fields{}}
+	for i, k := range plan.Kinds {
+		c.fields[i] = engine.Projection(k)
+	}
 	c.errs = &errorOnce{log: log, obs: obs}
 	for _, k := range plan.Kinds {
 		c.groups[k.GVK.Group] = true
@@ -267,7 +273,7 @@ func (c *Collector) collectKind(ctx context.Context, kr *KindResult) {
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
 		r.Reset(engine.GVK{Group: kr.Resource.Group, Version: kr.Resource.Version, Kind: kr.Resource.Kind})
-		err = c.listAll(ctx, kr.Resource, add)
+		err = c.listAll(ctx, kr.Resource, c.fields[kr.Index], add)
 		if !source.IsGone(err) {
 			break
 		}
@@ -305,13 +311,13 @@ func (c *Collector) release(i int, r *engine.Renderer) {
 	c.mu.Unlock()
 }
 
-func (c *Collector) listAll(ctx context.Context, r source.Resource, add func([]any) error) error {
+func (c *Collector) listAll(ctx context.Context, r source.Resource, fields *objects.Fields, add func([]any) error) error {
 	if !r.Namespaced || len(c.opts.Namespaces) == 0 {
-		_, err := c.lister.List(ctx, r, source.ListOptions{FieldSelector: c.denySelector()}, add)
+		_, err := c.lister.List(ctx, r, source.ListOptions{FieldSelector: c.denySelector(), Fields: fields}, add)
 		return err
 	}
 	for _, ns := range c.opts.Namespaces {
-		if _, err := c.lister.List(ctx, r, source.ListOptions{Namespace: ns}, add); err != nil {
+		if _, err := c.lister.List(ctx, r, source.ListOptions{Namespace: ns, Fields: fields}, add); err != nil {
 			return err
 		}
 	}

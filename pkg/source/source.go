@@ -4,6 +4,7 @@
 package source
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
@@ -166,35 +168,68 @@ func IsForbidden(err error) bool {
 type ListOptions struct {
 	Namespace     string // "" for all namespaces or a cluster-scoped kind
 	FieldSelector string
+	// Fields is the part of each object to decode (nil: all of it).
+	Fields *objects.Fields
 }
 
-// List reads every page of a resource and hands the items of each page to fn.
-// The next page is fetched while fn works on the current one.
+// List reads every page of a resource and hands the items of each page to
+// fn, in order. Three stages overlap: the next page is fetched while this one
+// is decoded, and decoded while fn renders the previous one, so a scrape uses
+// both cores of a small node.
 func (c *Client) List(ctx context.Context, r Resource, opts ListOptions, fn func(items []any) error) (pages int, err error) {
-	type page struct {
+	type fetched struct {
 		body []byte
 		err  error
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	fetch := func(cont string) <-chan page {
-		ch := make(chan page, 1)
+	page := pageFields(opts.Fields)
+	fetch := func(cont string) <-chan fetched {
+		ch := make(chan fetched, 1)
 		go func() {
 			body, err := c.get(ctx, c.listURL(r, opts, cont))
-			ch <- page{body, err}
+			ch <- fetched{body, err}
 		}()
 		return ch
 	}
+
+	decoded := make(chan []any, 1)
+	rendered := make(chan error, 1)
+	go func() {
+		var ferr error
+		for items := range decoded {
+			if ferr == nil {
+				if ferr = fn(items); ferr != nil {
+					cancel()
+				}
+			}
+		}
+		rendered <- ferr
+	}()
+	finish := func(err error) (int, error) {
+		close(decoded)
+		if ferr := <-rendered; ferr != nil && (err == nil || errors.Is(err, context.Canceled)) {
+			err = ferr
+		}
+		return pages, err
+	}
+
 	next := fetch("")
 	for {
-		p := <-next
+		var p fetched
+		select {
+		case p = <-next:
+		case <-ctx.Done():
+			return finish(ctx.Err())
+		}
 		if p.err != nil {
-			return pages, p.err
+			return finish(p.err)
 		}
 		pages++
-		v, err := objects.DecodeJSON(p.body)
+		v, err := objects.DecodeProjected(p.body, page)
+		putBuffer(p.body) // decoded values hold copies, never the page bytes
 		if err != nil {
-			return pages, fmt.Errorf("decoding %s page %d: %w", r.Plural, pages, err)
+			return finish(fmt.Errorf("decoding %s page %d: %w", r.Plural, pages, err))
 		}
 		list, _ := v.(map[string]any)
 		cont := ""
@@ -205,11 +240,13 @@ func (c *Client) List(ctx context.Context, r Resource, opts ListOptions, fn func
 			next = fetch(cont)
 		}
 		items, _ := list["items"].([]any)
-		if err := fn(items); err != nil {
-			return pages, err
+		select {
+		case decoded <- items:
+		case <-ctx.Done():
+			return finish(ctx.Err())
 		}
 		if cont == "" {
-			return pages, nil
+			return finish(nil)
 		}
 	}
 }
@@ -249,7 +286,7 @@ func (c *Client) get(ctx context.Context, u string) ([]byte, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	body, err := readAll(resp.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -281,4 +318,38 @@ func (c *Client) GetJSON(ctx context.Context, path string) (map[string]any, erro
 	}
 	m, _ := v.(map[string]any)
 	return m, nil
+}
+
+// pageFields is the projection of a LIST page: its continue token and the
+// given projection of each item.
+func pageFields(item *objects.Fields) *objects.Fields {
+	if item == nil {
+		item = &objects.Fields{All: true}
+	}
+	f := &objects.Fields{Children: map[string]*objects.Fields{"items": item}}
+	f.Child("metadata").Child("continue").All = true
+	return f
+}
+
+// Page buffers are reused: growing a fresh multi-megabyte buffer for every
+// page costs more than decoding it.
+var buffers sync.Pool
+
+func readAll(r io.Reader) ([]byte, error) {
+	b, _ := buffers.Get().(*bytes.Buffer)
+	if b == nil {
+		b = new(bytes.Buffer)
+	}
+	b.Reset()
+	if _, err := b.ReadFrom(r); err != nil {
+		buffers.Put(b)
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+func putBuffer(body []byte) {
+	if cap(body) > 0 && cap(body) <= 64<<20 {
+		buffers.Put(bytes.NewBuffer(body[:0]))
+	}
 }

@@ -146,3 +146,9 @@ func (p Path) String() string {
 	b.WriteByte(']')
 	return b.String()
 }
+
+// IsIndex reports a segment that indexes a list.
+func (s *Segment) IsIndex() bool { return s.isIndex }
+
+// EqKey returns k for a "k=v" segment.
+func (s *Segment) EqKey() (string, bool) { return s.eqKey, s.hasEq }

@@ -41,7 +41,10 @@ type Family struct {
 	Common []ConstLabel
 	// Base labels are resolved against the object root; they only fill in
 	// names that the per-element labels leave unset.
-	Base      []PathLabel
+	Base []PathLabel
+	// BaseID is equal for families of a kind whose constant and base labels
+	// are the same, so a renderer computes them once per object.
+	BaseID    int
 	Each      Each
 	ErrorLogV int32
 	File      string
@@ -121,6 +124,7 @@ func compile(file string, m *Metrics, pos positions) (*Plan, error) {
 			}
 			k.Families = append(k.Families, f)
 		}
+		assignBaseIDs(k)
 		plan.Kinds = append(plan.Kinds, k)
 	}
 	return plan, nil
@@ -353,4 +357,20 @@ func lintAcross(p *Plan) []Warning {
 		}
 	}
 	return ws
+}
+
+func assignBaseIDs(k *Kind) {
+	ids := map[string]int{}
+	for _, f := range k.Families {
+		sig := fmt.Sprintf("%q|", f.Common)
+		for _, l := range f.Base {
+			sig += fmt.Sprintf("%q=%s|", l.RawKey, l.Path)
+		}
+		id, ok := ids[sig]
+		if !ok {
+			id = len(ids) + 1
+			ids[sig] = id
+		}
+		f.BaseID = id
+	}
 }

@@ -1,0 +1,139 @@
+package ksmdiff
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/fixture"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
+)
+
+// legacyHTTPRouteSpec is metrics-spec/httproute.yaml without the families
+// kube-state-metrics cannot express: the legacy families both engines render.
+func legacyHTTPRouteSpec(b *testing.B) []byte {
+	data, err := os.ReadFile("../../metrics-spec/httproute.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := string(data)
+	if i := strings.Index(s, "      # new:"); i > 0 {
+		s = s[:i]
+	}
+	return []byte(s)
+}
+
+func routes(n int) []map[string]any {
+	objs := make([]map[string]any, n)
+	for i := range objs {
+		o := fixture.HTTPRoute(i)
+		o["apiVersion"] = "gateway.networking.k8s.io/v1beta1"
+		objs[i] = roundTrip(o)
+	}
+	return objs
+}
+
+const benchObjects = 10000
+
+func oursRenderer(b *testing.B, config []byte) *engine.Renderer {
+	plan, _, err := spec.Load("httproute.yaml", config)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return engine.NewRenderer(plan.Kinds[0], engine.GVK{Group: "gateway.networking.k8s.io", Version: "v1beta1", Kind: "HTTPRoute"}, nil)
+}
+
+// BenchmarkLegacyRender renders the legacy HTTPRoute families of 10k routes
+// (objects already decoded): ours appends bytes into reused per-family
+// buffers; KSM's MetricsStore.Add builds metric objects and a byte blob per
+// object. Compare with benchstat; BenchmarkLegacyRenderRatio reports the ratio.
+func BenchmarkLegacyRender(b *testing.B) {
+	config := legacyHTTPRouteSpec(b)
+	objs := routes(benchObjects)
+	b.Run("engine=ours", func(b *testing.B) {
+		r := oursRenderer(b, config)
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Reset(engine.GVK{Group: "gateway.networking.k8s.io", Version: "v1beta1", Kind: "HTTPRoute"})
+			for _, o := range objs {
+				r.Add(o)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(objs)), "ns/obj")
+	})
+	b.Run("engine=ksm", func(b *testing.B) {
+		us := make([]*unstructured.Unstructured, len(objs))
+		for i, o := range objs {
+			us[i] = &unstructured.Unstructured{Object: o}
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			o, err := NewOracle(config)
+			if err != nil {
+				b.Fatal(err)
+			}
+			st := o.Store(0)
+			for _, u := range us {
+				_ = st.Add(u)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(objs)), "ns/obj")
+	})
+}
+
+// BenchmarkLegacyRenderRatio interleaves both engines in one loop, so the
+// ratio holds on a noisy shared machine where absolute times do not.
+func BenchmarkLegacyRenderRatio(b *testing.B) {
+	config := legacyHTTPRouteSpec(b)
+	objs := routes(benchObjects)
+	us := make([]*unstructured.Unstructured, len(objs))
+	for i, o := range objs {
+		us[i] = &unstructured.Unstructured{Object: o}
+	}
+	r := oursRenderer(b, config)
+	var oursT, ksmT time.Duration
+	var oursA, ksmA uint64
+	var ms runtime.MemStats
+	mallocs := func() uint64 { runtime.ReadMemStats(&ms); return ms.Mallocs }
+	for b.Loop() {
+		// Each side starts from a collected heap, so neither pays for the
+		// other's garbage.
+		runtime.GC()
+		m0, t0 := mallocs(), time.Now()
+		r.Reset(engine.GVK{Group: "gateway.networking.k8s.io", Version: "v1beta1", Kind: "HTTPRoute"})
+		for _, o := range objs {
+			r.Add(o)
+		}
+		oursT += time.Since(t0)
+		oursA += mallocs() - m0
+
+		o, err := NewOracle(config)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st := o.Store(0)
+		runtime.GC()
+		m0, t0 = mallocs(), time.Now()
+		for _, u := range us {
+			_ = st.Add(u)
+		}
+		ksmT += time.Since(t0)
+		ksmA += mallocs() - m0
+	}
+	n := float64(b.N * len(objs))
+	b.ReportMetric(float64(oursT.Nanoseconds())/n, "ours-ns/obj")
+	b.ReportMetric(float64(ksmT.Nanoseconds())/n, "ksm-ns/obj")
+	b.ReportMetric(float64(oursA)/n, "ours-allocs/obj")
+	b.ReportMetric(float64(ksmA)/n, "ksm-allocs/obj")
+	b.ReportMetric(float64(ksmT)/float64(oursT), "ksm/ours-time")
+	b.ReportMetric(float64(ksmA)/float64(max(oursA, 1)), "ksm/ours-allocs")
+	if r.Objects() != len(objs) || r.Size() == 0 {
+		b.Fatal(fmt.Sprintf("rendered %d objects, %d bytes", r.Objects(), r.Size()))
+	}
+}

@@ -1,0 +1,462 @@
+package objects
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Fields says which parts of a JSON document to keep: a projection. A nil
+// *Fields keeps nothing; All keeps the whole value. Lists are transparent: a
+// list's elements are decoded with the list's own Fields.
+type Fields struct {
+	All      bool
+	Children map[string]*Fields
+	// Any applies to every key of a map, in addition to Children[key].
+	Any *Fields
+}
+
+// Child returns (creating) the Fields for key.
+func (f *Fields) Child(key string) *Fields {
+	if f.Children == nil {
+		f.Children = map[string]*Fields{}
+	}
+	c := f.Children[key]
+	if c == nil {
+		c = &Fields{}
+		f.Children[key] = c
+	}
+	return c
+}
+
+// AnyChild returns (creating) the Fields applied to every key.
+func (f *Fields) AnyChild() *Fields {
+	if f.Any == nil {
+		f.Any = &Fields{}
+	}
+	return f.Any
+}
+
+func (f *Fields) lookup(key []byte) *Fields {
+	if f.All {
+		return f
+	}
+	c := f.Children[string(key)] // no allocation: compiler-recognised conversion
+	switch {
+	case c == nil:
+		return f.Any
+	case f.Any == nil:
+		return c
+	}
+	return merge(c, f.Any)
+}
+
+// merge combines two projections; it is only reached for a key that both a
+// named and an Any projection select, which is rare, so it is not cached.
+func merge(a, b *Fields) *Fields {
+	if a.All || b.All {
+		return &Fields{All: true}
+	}
+	m := &Fields{Children: map[string]*Fields{}}
+	for k, v := range a.Children {
+		m.Children[k] = v
+	}
+	for k, v := range b.Children {
+		if prev, ok := m.Children[k]; ok {
+			m.Children[k] = merge(prev, v)
+		} else {
+			m.Children[k] = v
+		}
+	}
+	switch {
+	case a.Any != nil && b.Any != nil:
+		m.Any = merge(a.Any, b.Any)
+	case a.Any != nil:
+		m.Any = a.Any
+	default:
+		m.Any = b.Any
+	}
+	return m
+}
+
+// DecodeProjected decodes the parts of a JSON document that f selects, into
+// the same values DecodeJSON gives for them: maps, lists, strings (invalid
+// UTF-8 replaced by U+FFFD), int64 for integers that fit, float64, bool, nil.
+// Everything else is skipped without being decoded, which is most of a
+// Kubernetes object for a typical spec.
+func DecodeProjected(data []byte, f *Fields) (any, error) {
+	d := decoder{data: data}
+	d.ws()
+	v, err := d.value(f)
+	if err != nil {
+		return nil, err
+	}
+	d.ws()
+	if d.i != len(d.data) {
+		return nil, d.errorf("unexpected data after the top-level value")
+	}
+	return v, nil
+}
+
+type decoder struct {
+	data   []byte
+	i      int
+	buf    []byte
+	intern map[string]string
+}
+
+// str interns short strings: condition types and statuses, groups, kinds and
+// controller names repeat in every object of a page, and a lookup is cheaper
+// than an allocation.
+func (d *decoder) internString(raw []byte) string {
+	if len(raw) > 48 {
+		return string(raw)
+	}
+	if s, ok := d.intern[string(raw)]; ok {
+		return s
+	}
+	s := string(raw)
+	if d.intern == nil {
+		d.intern = make(map[string]string, 64)
+	}
+	if len(d.intern) < 4096 {
+		d.intern[s] = s
+	}
+	return s
+}
+
+var errEOF = errors.New("unexpected end of JSON input")
+
+func (d *decoder) errorf(format string, args ...any) error {
+	return fmt.Errorf("json: offset %d: %s", d.i, fmt.Sprintf(format, args...))
+}
+
+func (d *decoder) ws() {
+	for d.i < len(d.data) {
+		switch d.data[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// value decodes one value with projection f (nil: skip it).
+func (d *decoder) value(f *Fields) (any, error) {
+	if d.i >= len(d.data) {
+		return nil, errEOF
+	}
+	if f == nil {
+		return nil, d.skip()
+	}
+	switch c := d.data[d.i]; {
+	case c == '{':
+		return d.object(f)
+	case c == '[':
+		return d.array(f)
+	case c == '"':
+		return d.str()
+	case c == 't':
+		return true, d.literal("true")
+	case c == 'f':
+		return false, d.literal("false")
+	case c == 'n':
+		return nil, d.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return d.number()
+	}
+	return nil, d.errorf("invalid character %q", d.data[d.i])
+}
+
+func (d *decoder) literal(lit string) error {
+	if len(d.data)-d.i < len(lit) || string(d.data[d.i:d.i+len(lit)]) != lit {
+		return d.errorf("invalid literal")
+	}
+	d.i += len(lit)
+	return nil
+}
+
+func (d *decoder) object(f *Fields) (any, error) {
+	d.i++ // {
+	m := map[string]any{}
+	d.ws()
+	if d.i < len(d.data) && d.data[d.i] == '}' {
+		d.i++
+		return m, nil
+	}
+	for {
+		d.ws()
+		if d.i >= len(d.data) || d.data[d.i] != '"' {
+			return nil, d.errorf("expected a key")
+		}
+		raw, escaped, err := d.rawString()
+		if err != nil {
+			return nil, err
+		}
+		d.ws()
+		if d.i >= len(d.data) || d.data[d.i] != ':' {
+			return nil, d.errorf("expected ':'")
+		}
+		d.i++
+		d.ws()
+		var child *Fields
+		var key string
+		if escaped || !utf8.Valid(raw) {
+			key = d.unescape(raw)
+			child = f.lookup([]byte(key))
+		} else {
+			child = f.lookup(raw)
+		}
+		if child == nil {
+			if err := d.skip(); err != nil {
+				return nil, err
+			}
+		} else {
+			if key == "" {
+				key = d.internString(raw)
+			}
+			v, err := d.value(child)
+			if err != nil {
+				return nil, err
+			}
+			m[key] = v
+		}
+		d.ws()
+		if d.i >= len(d.data) {
+			return nil, errEOF
+		}
+		switch d.data[d.i] {
+		case ',':
+			d.i++
+		case '}':
+			d.i++
+			return m, nil
+		default:
+			return nil, d.errorf("expected ',' or '}'")
+		}
+	}
+}
+
+func (d *decoder) array(f *Fields) (any, error) {
+	d.i++ // [
+	list := []any{}
+	d.ws()
+	if d.i < len(d.data) && d.data[d.i] == ']' {
+		d.i++
+		return list, nil
+	}
+	for {
+		d.ws()
+		v, err := d.value(f)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, v)
+		d.ws()
+		if d.i >= len(d.data) {
+			return nil, errEOF
+		}
+		switch d.data[d.i] {
+		case ',':
+			d.i++
+		case ']':
+			d.i++
+			return list, nil
+		default:
+			return nil, d.errorf("expected ',' or ']'")
+		}
+	}
+}
+
+// rawString returns the bytes between the quotes and whether they hold an
+// escape.
+func (d *decoder) rawString() ([]byte, bool, error) {
+	d.i++ // "
+	start := d.i
+	escaped := false
+	for d.i < len(d.data) {
+		switch c := d.data[d.i]; {
+		case c == '"':
+			s := d.data[start:d.i]
+			d.i++
+			return s, escaped, nil
+		case c == '\\':
+			escaped = true
+			d.i += 2
+		case c < 0x20:
+			return nil, false, d.errorf("control character in string")
+		default:
+			d.i++
+		}
+	}
+	return nil, false, errEOF
+}
+
+func (d *decoder) str() (any, error) {
+	raw, escaped, err := d.rawString()
+	if err != nil {
+		return nil, err
+	}
+	if !escaped && utf8.Valid(raw) {
+		return d.internString(raw), nil
+	}
+	return d.unescape(raw), nil
+}
+
+// unescape decodes a JSON string body exactly as encoding/json does,
+// including U+FFFD for invalid UTF-8 and for unpaired surrogates.
+func (d *decoder) unescape(s []byte) string {
+	b := d.buf[:0]
+	for r := 0; r < len(s); {
+		c := s[r]
+		switch {
+		case c == '\\' && r+1 < len(s):
+			r++
+			switch s[r] {
+			case '"', '\\', '/', '\'':
+				b = append(b, s[r])
+				r++
+			case 'b':
+				b = append(b, '\b')
+				r++
+			case 'f':
+				b = append(b, '\f')
+				r++
+			case 'n':
+				b = append(b, '\n')
+				r++
+			case 'r':
+				b = append(b, '\r')
+				r++
+			case 't':
+				b = append(b, '\t')
+				r++
+			case 'u':
+				r--
+				rr := getu4(s[r:])
+				if rr < 0 {
+					b = append(b, s[r:]...) // malformed: keep as is
+					r = len(s)
+					break
+				}
+				r += 6
+				if utf16.IsSurrogate(rr) {
+					rr1 := getu4(s[r:])
+					if dec := utf16.DecodeRune(rr, rr1); dec != utf8.RuneError {
+						r += 6
+						b = utf8.AppendRune(b, dec)
+						break
+					}
+					rr = utf8.RuneError
+				}
+				b = utf8.AppendRune(b, rr)
+			default:
+				b = append(b, s[r])
+				r++
+			}
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			r++
+		default:
+			rr, size := utf8.DecodeRune(s[r:])
+			if rr == utf8.RuneError && size == 1 {
+				b = utf8.AppendRune(b, utf8.RuneError)
+			} else {
+				b = append(b, s[r:r+size]...)
+			}
+			r += size
+		}
+	}
+	d.buf = b
+	return string(b)
+}
+
+// getu4 decodes \uXXXX at the start of s, or returns -1.
+func getu4(s []byte) rune {
+	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range s[2:6] {
+		switch {
+		case '0' <= c && c <= '9':
+			c = c - '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r*16 + rune(c)
+	}
+	return r
+}
+
+// number keeps client-go's rule: an integer that fits is int64, anything
+// else float64.
+func (d *decoder) number() (any, error) {
+	start := d.i
+	for d.i < len(d.data) {
+		c := d.data[d.i]
+		if (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
+			d.i++
+			continue
+		}
+		break
+	}
+	tok := d.data[start:d.i]
+	if i, err := strconv.ParseInt(string(tok), 10, 64); err == nil {
+		return i, nil
+	}
+	f, err := strconv.ParseFloat(string(tok), 64)
+	if err != nil {
+		return nil, d.errorf("number %s: %v", tok, err)
+	}
+	return f, nil
+}
+
+// skip passes over one value without decoding it.
+func (d *decoder) skip() error {
+	depth := 0
+	for d.i < len(d.data) {
+		switch c := d.data[d.i]; c {
+		case '"':
+			if _, _, err := d.rawString(); err != nil {
+				return err
+			}
+			if depth == 0 {
+				return nil
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth < 0 {
+				return d.errorf("unbalanced %q", c)
+			}
+			if depth == 0 {
+				d.i++
+				return nil
+			}
+		default:
+			if depth == 0 {
+				// A scalar: up to the next delimiter.
+				for d.i < len(d.data) {
+					switch d.data[d.i] {
+					case ',', '}', ']', ' ', '\t', '\n', '\r':
+						return nil
+					}
+					d.i++
+				}
+				return nil
+			}
+		}
+		d.i++
+	}
+	return errEOF
+}
