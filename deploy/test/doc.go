@@ -5,6 +5,15 @@
 //
 //	cd deploy/test && go test ./...
 //
+// The tests in this package render and inspect the files. Package live
+// (deploy/test/live) runs them against real servers: the manifests applied to
+// a real kube-apiserver with the exporter running as their ServiceAccount,
+// every dashboard query and alert evaluated by a real Prometheus (the old
+// dashboards' queries against real kube-state-metrics output and ours for the
+// same objects), and the old kube-state-metrics example Deployment run with our
+// image. It needs the etcd/kube-apiserver binaries (`make kube-bins`) and
+// prometheus; without them it skips locally and fails when CI=true.
+//
 // Regenerate the checked-in generated files with
 //
 //	cd deploy/dashboards/gen && go run .

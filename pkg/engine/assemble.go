@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 
@@ -27,15 +28,15 @@ func SortSources(srcs []Source) {
 	slices.SortStableFunc(srcs, func(a, b Source) int { return strings.Compare(a.ResourceName(), b.ResourceName()) })
 }
 
-// Assemble appends the families of every source, in order, with KSM's header
+// Assemble writes the families of every source, in order, with KSM's header
 // de-duplication across sources. It does not terminate an OpenMetrics body:
 // the caller may add its own families first.
-func Assemble(dst []byte, srcs []Source, format exposition.Format) []byte {
+func Assemble(w *BodyWriter, srcs []Source, format exposition.Format) {
 	seen := make(map[string]struct{})
 	for _, s := range srcs {
-		dst = s.Renderer.AppendTo(dst, format, seen)
+		s.Renderer.Finish()
+		s.Renderer.WriteTo(w, format, seen)
 	}
-	return dst
 }
 
 // PluralOf is the resource name KSM uses when discovery does not say:
@@ -86,9 +87,12 @@ func RenderObjects(plan *spec.Plan, objs []map[string]any, format exposition.For
 		r.Add(o)
 	}
 	SortSources(srcs)
-	body = Assemble(nil, srcs, format)
+	var buf bytes.Buffer
+	w := NewBodyWriter(&buf, false)
+	Assemble(w, srcs, format)
 	if format == exposition.OpenMetrics {
-		body = append(body, exposition.EOF...)
+		_, _ = w.Write([]byte(exposition.EOF))
 	}
-	return body, unmatched
+	_ = w.Close()
+	return buf.Bytes(), unmatched
 }

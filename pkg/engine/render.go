@@ -3,6 +3,8 @@
 package engine
 
 import (
+	"bytes"
+
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
@@ -18,6 +20,7 @@ type Renderer struct {
 	kind    *spec.Kind
 	gvk     GVK
 	bufs    [][]byte
+	zs      []zfamily // the compressed head of each family, once it grew past chunk
 	objects int
 	ev      evaluator
 	base    labelSet
@@ -30,7 +33,7 @@ type Renderer struct {
 // NewRenderer makes a renderer for kind k read at gvk. onError receives
 // evaluation errors (KSM logs them; the caller decides how often).
 func NewRenderer(k *spec.Kind, gvk GVK, onError func(f *spec.Family, err error)) *Renderer {
-	r := &Renderer{kind: k, gvk: gvk, bufs: make([][]byte, len(k.Families))}
+	r := &Renderer{kind: k, gvk: gvk, bufs: make([][]byte, len(k.Families)), zs: make([]zfamily, len(k.Families))}
 	r.ev.onError = onError
 	r.ev.names = names{}
 	return r
@@ -43,6 +46,20 @@ func (r *Renderer) Reset(gvk GVK) {
 	r.Duplicates = 0
 	for i := range r.bufs {
 		r.bufs[i] = r.bufs[i][:0]
+		r.zs[i].reset()
+	}
+}
+
+// Finish completes the compressed families; call it once all objects are in.
+func (r *Renderer) Finish() {
+	for i := range r.zs {
+		z := &r.zs[i]
+		if z.started() && !z.closed {
+			z.write(r.bufs[i])
+			r.bufs[i] = r.bufs[i][:0]
+			_ = z.w.Close()
+			z.closed = true
+		}
 	}
 }
 
@@ -52,11 +69,11 @@ func (r *Renderer) Kind() *spec.Kind { return r.kind }
 // Objects is how many objects were added since the last Reset.
 func (r *Renderer) Objects() int { return r.objects }
 
-// Size is the number of sample bytes held.
+// Size is the number of bytes held (compressed ones counted as such).
 func (r *Renderer) Size() int {
 	n := 0
-	for _, b := range r.bufs {
-		n += len(b)
+	for i, b := range r.bufs {
+		n += len(b) + r.zs[i].buf.Len()
 	}
 	return n
 }
@@ -67,6 +84,10 @@ func (r *Renderer) Add(obj map[string]any) {
 	r.baseID = 0
 	for i, f := range r.kind.Families {
 		r.bufs[i] = r.appendFamily(r.bufs[i], f, obj)
+		if len(r.bufs[i]) >= chunk {
+			r.zs[i].write(r.bufs[i])
+			r.bufs[i] = r.bufs[i][:0]
+		}
 	}
 }
 
@@ -147,22 +168,34 @@ func appendMerged(b []byte, a, base labelSet) []byte {
 	return b
 }
 
-// AppendTo writes the kind's families: HELP/TYPE (once the kind has an object,
+// WriteTo writes the kind's families: HELP/TYPE (once the kind has an object,
 // and only for names not already in seen, like KSM's header de-duplication)
-// followed by the samples.
-func (r *Renderer) AppendTo(dst []byte, format exposition.Format, seen map[string]struct{}) []byte {
+// followed by the samples. Call Finish first.
+func (r *Renderer) WriteTo(w *BodyWriter, format exposition.Format, seen map[string]struct{}) {
+	var hdr []byte
 	for i, f := range r.kind.Families {
 		if _, dup := seen[f.Name]; !dup {
 			seen[f.Name] = struct{}{}
 			if r.objects > 0 {
-				dst = exposition.AppendHeader(dst, f.Name, f.Help, string(f.Type), format)
+				hdr = exposition.AppendHeader(hdr[:0], f.Name, f.Help, string(f.Type), format)
+				_, _ = w.Write(hdr)
 			}
 		}
-		dst = append(dst, r.bufs[i]...)
+		if r.zs[i].closed {
+			w.member(r.zs[i].buf.Bytes())
+		}
+		if len(r.bufs[i]) > 0 {
+			_, _ = w.Write(r.bufs[i])
+		}
 	}
-	return dst
 }
 
-// Families exposes the per-family sample bytes, for callers that stream or
-// compress each family separately.
-func (r *Renderer) Families() [][]byte { return r.bufs }
+// AppendTo is WriteTo into a byte slice.
+func (r *Renderer) AppendTo(dst []byte, format exposition.Format, seen map[string]struct{}) []byte {
+	r.Finish()
+	buf := bytes.NewBuffer(dst)
+	w := NewBodyWriter(buf, false)
+	r.WriteTo(w, format, seen)
+	_ = w.Close()
+	return buf.Bytes()
+}

@@ -5,10 +5,12 @@
 package scrape
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -53,6 +55,9 @@ type Collector struct {
 	groups map[string]bool
 
 	fields map[int]*objects.Fields // what each kind's families can observe
+	// lastRead is the resource each kind was last read at, so that during an
+	// outage gateway_metrics_up keeps the version label it had.
+	lastRead sync.Map // int -> source.Resource
 
 	mu       sync.Mutex
 	inflight *call
@@ -179,6 +184,9 @@ func (c *Collector) collect(ctx context.Context) *Result {
 		for i := range res.Kinds {
 			res.Kinds[i].Err = fmt.Errorf("discovery: %w", err)
 			res.Kinds[i].Duration = time.Since(start)
+			if r, ok := c.lastRead.Load(i); ok {
+				res.Kinds[i].Resource = r.(source.Resource)
+			}
 		}
 		return res
 	}
@@ -201,6 +209,7 @@ func (c *Collector) collect(ctx context.Context) *Result {
 			c.onceInfo("version/"+r.Group+"/"+r.Kind+"/"+r.Version, "spec version not served; reading the preferred served version instead", "kind", r.Kind, "spec_version", kr.Kind.GVK.Version, "read_version", r.Version)
 		}
 		kr.Resource = r
+		c.lastRead.Store(i, r)
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -293,6 +302,7 @@ func (c *Collector) collectKind(ctx context.Context, kr *KindResult) {
 		}
 		c.release(kr.Index, r)
 	} else {
+		r.Finish() // before sharing: readers of a result never write to it
 		kr.Up = true
 		kr.Renderer = r
 		if c.obs != nil && r.Duplicates > 0 {
@@ -394,11 +404,12 @@ func (e *errorOnce) report(f *spec.Family, err error) {
 	e.log.Warn("cannot evaluate family for an object (logged once)", "family", f.Name, "err", err, "spec", fmt.Sprintf("%s:%d", f.File, f.Line))
 }
 
-// Write appends the /metrics body for a result: the families of every kind
+// Write streams the /metrics body for a result: the families of every kind
 // that was read completely, in KSM's order, then the exporter's own health
-// families, then "# EOF" for OpenMetrics. include filters kinds by KSM's
-// resource name (?resources= and ?exclude_resources=).
-func Write(dst []byte, res *Result, format exposition.Format, include func(resourceName string) bool) []byte {
+// families, then "# EOF" for OpenMetrics; gzip-compressed when gzipped is set.
+// include filters kinds by KSM's resource name (?resources= and
+// ?exclude_resources=).
+func Write(w io.Writer, res *Result, format exposition.Format, include func(resourceName string) bool, gzipped bool) error {
 	var srcs []engine.Source
 	for _, k := range res.Kinds {
 		if k.Renderer == nil {
@@ -411,12 +422,21 @@ func Write(dst []byte, res *Result, format exposition.Format, include func(resou
 		srcs = append(srcs, src)
 	}
 	engine.SortSources(srcs)
-	dst = engine.Assemble(dst, srcs, format)
-	dst = appendHealth(dst, res, format)
+	bw := engine.NewBodyWriter(w, gzipped)
+	engine.Assemble(bw, srcs, format)
+	health := appendHealth(nil, res, format)
 	if format == exposition.OpenMetrics {
-		dst = append(dst, exposition.EOF...)
+		health = append(health, exposition.EOF...)
 	}
-	return dst
+	_, _ = bw.Write(health)
+	return bw.Close()
+}
+
+// Body is Write into memory, uncompressed.
+func Body(res *Result, format exposition.Format) []byte {
+	var b bytes.Buffer
+	_ = Write(&b, res, format, nil, false)
+	return b.Bytes()
 }
 
 func appendHealth(b []byte, res *Result, format exposition.Format) []byte {
@@ -460,8 +480,11 @@ func boolFloat(b bool) float64 {
 func (c *Collector) Down(err error) *Result {
 	res := &Result{c: c}
 	for i, k := range c.plan.Kinds {
-		res.Kinds = append(res.Kinds, KindResult{Kind: k, Index: i, Err: err,
-			Resource: source.Resource{Group: k.GVK.Group, Version: k.GVK.Version, Kind: k.GVK.Kind}})
+		r := source.Resource{Group: k.GVK.Group, Version: k.GVK.Version, Kind: k.GVK.Kind}
+		if last, ok := c.lastRead.Load(i); ok {
+			r = last.(source.Resource)
+		}
+		res.Kinds = append(res.Kinds, KindResult{Kind: k, Index: i, Err: err, Resource: r})
 	}
 	res.refs.Store(1)
 	return res

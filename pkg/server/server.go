@@ -10,10 +10,8 @@ import (
 	"net/http/pprof"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/exporter-toolkit/web"
 
@@ -46,7 +44,6 @@ type Config struct {
 // can be written: a kind that fails shows up as gateway_metrics_up 0.
 func MetricsHandler(c Collector, cfg Config, tel *telemetry.Metrics, log *slog.Logger) http.Handler {
 	limit := make(chan struct{}, max(cfg.MaxInFlight, 1))
-	var bufs sync.Pool
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case limit <- struct{}{}:
@@ -73,31 +70,14 @@ func MetricsHandler(c Collector, cfg Config, tel *telemetry.Metrics, log *slog.L
 		tel.Scrapes.WithLabelValues(outcome).Inc()
 
 		format, contentType := exposition.Negotiate(r.Header)
-		bp, _ := bufs.Get().(*[]byte)
-		if bp == nil {
-			bp = new([]byte)
-		}
-		body := scrape.Write((*bp)[:0], res, format, resourceFilter(r))
 		h := w.Header()
 		h.Set("Content-Type", contentType)
-		if cfg.Gzip && acceptsGzip(r) {
+		zip := cfg.Gzip && acceptsGzip(r)
+		if zip {
 			h.Set("Content-Encoding", "gzip")
-			// Level 1: the default level would cost more than rendering.
-			gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-			_, err = gz.Write(body)
-			if err == nil {
-				err = gz.Close()
-			}
-		} else {
-			h.Set("Content-Length", strconv.Itoa(len(body)))
-			_, err = w.Write(body)
 		}
-		if err != nil {
+		if err := scrape.Write(w, res, format, resourceFilter(r), zip); err != nil {
 			log.Debug("writing /metrics failed", "err", err)
-		}
-		if cap(body) < 256<<20 { // keep buffers, but not pathological ones
-			*bp = body
-			bufs.Put(bp)
 		}
 	})
 }
@@ -148,14 +128,27 @@ func resourceFilter(r *http.Request) func(string) bool {
 	}
 }
 
+// parseResources splits comma-separated names like KSM, except that a
+// custom resource's name itself holds a comma ("group/version, Resource=x"):
+// a piece starting with "Resource=" belongs to the piece before it. (KSM
+// splits it apart, so the parameter cannot select a custom resource there.)
 func parseResources(params []string) map[string]struct{} {
 	if params == nil {
 		return nil
 	}
 	m := map[string]struct{}{}
 	for _, p := range params {
+		var pieces []string
 		for _, res := range strings.Split(p, ",") {
-			if res = strings.TrimSpace(res); res != "" {
+			res = strings.TrimSpace(res)
+			if strings.HasPrefix(res, "Resource=") && len(pieces) > 0 {
+				pieces[len(pieces)-1] += ", " + res
+				continue
+			}
+			pieces = append(pieces, res)
+		}
+		for _, res := range pieces {
+			if res != "" {
 				m[res] = struct{}{}
 			}
 		}

@@ -1,0 +1,427 @@
+package live
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
+)
+
+const (
+	goldenRel        = "anchors/ksm-golden"
+	goldenMetrics    = "ksm-kuadrant-config.metrics.txt"
+	oldDashboardsRel = "anchors/gateway-api-state-metrics/config/examples/dashboards"
+	textContentType  = "text/plain; version=0.0.4; charset=utf-8"
+)
+
+// deliberateDifferences are the metric families where our default spec
+// knowingly differs from gateway-api-state-metrics. A difference in a query
+// that uses one of them is logged, not failed.
+var deliberateDifferences = map[string]string{
+	"gatewayapi_gatewayclass_status_supported_features": "status.supportedFeatures is a list of {name} objects since Gateway API v1.2 and our spec labels the name; " +
+		"the golden (v0.8-era) objects hold a list of strings, for which KSM's config labelled the string and ours exports nothing",
+	"gatewayapi_backendtlspolicy_target_info": "our spec reads spec.targetRefs (v1, with target_section_name) as well as the old spec.targetRef; " +
+		"on objects with spec.targetRef, like the golden ones, both agree",
+}
+
+type expressionList struct {
+	Expressions []struct {
+		Dashboard string `json:"dashboard"`
+		Panel     string `json:"panel"`
+		PanelID   int    `json:"panelId"`
+		RefID     string `json:"refId"`
+		Expr      string `json:"expr"`
+		Instant   bool   `json:"instant"`
+	} `json:"expressions"`
+	Variables []struct {
+		Dashboard string `json:"dashboard"`
+		Name      string `json:"name"`
+		Query     string `json:"query"`
+	} `json:"variables"`
+}
+
+var (
+	builtinVarRE = regexp.MustCompile(`\$\{?__[A-Za-z_]+\}?`)
+	eqVarRE      = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_]*)="([^"]*\$[^"]*)"`)
+	varRE        = regexp.MustCompile(`\$\{?[A-Za-z_][A-Za-z0-9_]*(:[a-z]+)?\}?`)
+	labelValsRE  = regexp.MustCompile(`^label_values\((.+),\s*([A-Za-z_][A-Za-z0-9_]*)\)$`)
+)
+
+// substitute replaces Grafana's built-in interval variables by 1m and the
+// dashboard variables by .* ("All"). An equality matcher on a variable
+// (name="$var") becomes a regex matcher, so that .* selects every value, as
+// selecting each value in turn in Grafana would.
+func substitute(expr string) string {
+	expr = builtinVarRE.ReplaceAllString(expr, "1m")
+	expr = eqVarRE.ReplaceAllString(expr, `${1}=~"${2}"`)
+	return varRE.ReplaceAllString(expr, ".*")
+}
+
+// jsonExprs returns every "expr" string anywhere in a JSON document.
+func jsonExprs(v any) []string {
+	var out []string
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if s, ok := e.(string); ok && k == "expr" {
+				out = append(out, s)
+				continue
+			}
+			out = append(out, jsonExprs(e)...)
+		}
+	case []any:
+		for _, e := range x {
+			out = append(out, jsonExprs(e)...)
+		}
+	}
+	return out
+}
+
+// oldDashboards reads the gateway-api-state-metrics dashboards: per file
+// name, their expressions and template variable queries.
+func oldDashboards(t *testing.T, dir string) (exprs map[string]map[string]bool, vars map[string]map[string]string) {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no old dashboards in %s: %v", dir, err)
+	}
+	exprs, vars = map[string]map[string]bool{}, map[string]map[string]string{}
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d map[string]any
+		if err := json.Unmarshal(data, &d); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		name := filepath.Base(p)
+		exprs[name], vars[name] = map[string]bool{}, map[string]string{}
+		for _, e := range jsonExprs(d) {
+			exprs[name][e] = true
+		}
+		tmpl, _ := d["templating"].(map[string]any)
+		list, _ := tmpl["list"].([]any)
+		for _, v := range list {
+			m, _ := v.(map[string]any)
+			q := m["query"]
+			if qm, ok := q.(map[string]any); ok {
+				q = qm["query"]
+			}
+			if qs, _ := q.(string); qs != "" && m["type"] == "query" {
+				vars[name][m["name"].(string)] = qs
+			}
+		}
+	}
+	return exprs, vars
+}
+
+// serveText serves body as a Prometheus text exposition on loopback.
+func serveText(t *testing.T, body []byte) string {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", textContentType)
+		_, _ = w.Write(body)
+	}))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Listener = l
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return l.Addr().String()
+}
+
+func hostPort(rawURL string) string { return strings.TrimPrefix(rawURL, "http://") }
+
+// diffLines returns the lines only in a and only in b (both sorted).
+func diffLines(a, b []string) (onlyA, onlyB []string) {
+	inB := map[string]int{}
+	for _, x := range b {
+		inB[x]++
+	}
+	for _, x := range a {
+		if inB[x] > 0 {
+			inB[x]--
+			continue
+		}
+		onlyA = append(onlyA, x)
+	}
+	inA := map[string]int{}
+	for _, x := range a {
+		inA[x]++
+	}
+	for _, x := range b {
+		if inA[x] > 0 {
+			inA[x]--
+			continue
+		}
+		onlyB = append(onlyB, x)
+	}
+	return onlyA, onlyB
+}
+
+func firstN(l []string, n int) string {
+	if len(l) > n {
+		return strings.Join(l[:n], "\n      ") + fmt.Sprintf("\n      ... and %d more", len(l)-n)
+	}
+	return strings.Join(l, "\n      ")
+}
+
+func deliberate(expr string) (string, string) {
+	for fam, why := range deliberateDifferences {
+		if strings.Contains(expr, fam) {
+			return fam, why
+		}
+	}
+	return "", ""
+}
+
+// TestDashboardsWithPrometheus evaluates every dashboard query with a real
+// Prometheus:
+//
+//   - the queries of the old gateway-api-state-metrics dashboards, against
+//     Prometheus "ksm" (scraping the real kube-state-metrics output of the
+//     golden objects) and Prometheus "ours" (scraping what the embedded
+//     default spec renders for the same objects): the results must be equal,
+//     label sets and values, apart from the deliberate differences;
+//   - the queries of the new panels, against Prometheus "live" (scraping an
+//     in-process exporter on the test API server with the samples): each must
+//     return data;
+//   - the alerting rules, loaded into Prometheus "live": every rule evaluates
+//     without error.
+func TestDashboardsWithPrometheus(t *testing.T) {
+	promBin := requireTool(t, "prometheus")
+	env := testenv.Current(t)
+	root := repoRoot(t)
+
+	var list expressionList
+	data, err := os.ReadFile(filepath.Join(root, "deploy/dashboards/expressions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Expressions) == 0 {
+		t.Fatal("expressions.json lists no expressions")
+	}
+
+	// Prometheus "live" with the alert rules, scraping an exporter on the
+	// test API server (admin credentials; RBAC is TestManifestsOnAPIServer's).
+	liveX := startExporter(t, "exporter(live)", append(slices.Clone(loopbackArgs), "--kubeconfig="+env.Kubeconfig)...)
+	alerts := filepath.Join(root, "deploy/rules/alerts.yaml")
+	live := startPrometheus(t, promBin, "live", []scrapeJob{{"live", hostPort(liveX.MetricsURL)}}, []string{alerts})
+
+	// Prometheus "ksm" and "ours", when the reference data is there.
+	var ksm, ours *prometheus
+	var oldExprs map[string]map[string]bool
+	var oldVars map[string]map[string]string
+	sharedRoot := filepath.Join(root, "..", "shared")
+	haveShared := dirExists(filepath.Join(sharedRoot, goldenRel)) && dirExists(filepath.Join(sharedRoot, oldDashboardsRel))
+	if haveShared {
+		golden := filepath.Join(sharedRoot, goldenRel)
+		ksmBody, err := os.ReadFile(filepath.Join(golden, goldenMetrics))
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs, err := objects.ReadAll(filepath.Join(golden, "objects"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nErr := 0
+		oursBody, unmatched := engine.RenderObjects(defaultPlan(t), objs, exposition.Text, func(f *spec.Family, err error) {
+			if nErr++; nErr <= 5 {
+				t.Logf("rendering the golden objects: %s: %v", f.Name, err)
+			}
+		})
+		t.Logf("golden objects: %d read, %d without a kind in the default spec, %d evaluation errors; our body %d bytes, KSM's %d bytes",
+			len(objs), unmatched, nErr, len(oursBody), len(ksmBody))
+		ksm = startPrometheus(t, promBin, "ksm", []scrapeJob{{"ksm", serveText(t, ksmBody)}}, nil)
+		ours = startPrometheus(t, promBin, "ours", []scrapeJob{{"ours", serveText(t, oursBody)}}, nil)
+		oldExprs, oldVars = oldDashboards(t, filepath.Join(sharedRoot, oldDashboardsRel))
+	}
+	t0 := time.Now()
+	for _, p := range []*prometheus{live, ksm, ours} {
+		if p != nil {
+			p.waitScraped(t, 60*time.Second)
+		}
+	}
+	t.Logf("all targets up and scraped twice after %.1fs", time.Since(t0).Seconds())
+
+	isOld := func(dashboard, expr string) bool { return oldExprs[dashboard][expr] }
+
+	t.Run("old-panels-ksm-vs-ours", func(t *testing.T) {
+		if !haveShared {
+			t.Skipf("skipping: reference data not found under %s (../shared relative to the repository root is only present in the development environment)", sharedRoot)
+		}
+		seen := map[string]bool{}
+		compared, withData, equal, deliberateN := 0, 0, 0, 0
+		for _, e := range list.Expressions {
+			if !isOld(e.Dashboard, e.Expr) || seen[e.Dashboard+"\x00"+e.Expr] {
+				continue
+			}
+			seen[e.Dashboard+"\x00"+e.Expr] = true
+			q := substitute(e.Expr)
+			rk, err1 := ksm.query(q)
+			ro, err2 := ours.query(q)
+			if err1 != nil || err2 != nil {
+				t.Errorf("%s %q: %s\n    ksm: %v\n    ours: %v", e.Dashboard, e.Panel, q, err1, err2)
+				continue
+			}
+			compared++
+			if len(rk.Series) > 0 {
+				withData++
+			}
+			k, o := canonical(rk, true), canonical(ro, true)
+			if slices.Equal(k, o) {
+				equal++
+				continue
+			}
+			onlyK, onlyO := diffLines(k, o)
+			what := "values"
+			if !slices.Equal(canonical(rk, false), canonical(ro, false)) {
+				what = "series sets"
+			}
+			msg := fmt.Sprintf("%s panel %q: %s differ\n    query: %s\n    only with KSM (%d):\n      %s\n    only with ours (%d):\n      %s",
+				e.Dashboard, e.Panel, what, q, len(onlyK), firstN(onlyK, 8), len(onlyO), firstN(onlyO, 8))
+			if fam, why := deliberate(e.Expr); fam != "" {
+				deliberateN++
+				t.Logf("deliberate difference (%s: %s):\n%s", fam, why, msg)
+				continue
+			}
+			t.Error(msg)
+		}
+		if compared == 0 {
+			t.Fatal("no expression of expressions.json comes from the old dashboards")
+		}
+		nOld := 0
+		for _, m := range oldExprs {
+			nOld += len(m)
+		}
+		if len(seen) != nOld {
+			t.Errorf("expressions.json holds %d of the %d distinct expressions of the old dashboards", len(seen), nOld)
+		}
+		t.Logf("old-dashboard expressions: %d compared (%d return data with KSM), %d equal, %d deliberate differences, %d other differences",
+			compared, withData, equal, deliberateN, compared-equal-deliberateN)
+	})
+
+	t.Run("old-variables-ksm-vs-ours", func(t *testing.T) {
+		if !haveShared {
+			t.Skipf("skipping: reference data not found under %s", sharedRoot)
+		}
+		n := 0
+		var names []string
+		for d := range oldVars {
+			names = append(names, d)
+		}
+		sort.Strings(names)
+		for _, d := range names {
+			for name, query := range oldVars[d] {
+				m := labelValsRE.FindStringSubmatch(query)
+				if m == nil {
+					t.Errorf("%s: variable %s: unexpected query %q", d, name, query)
+					continue
+				}
+				q := fmt.Sprintf("group by (%s) (%s)", m[2], m[1])
+				rk, err1 := ksm.query(q)
+				ro, err2 := ours.query(q)
+				if err1 != nil || err2 != nil {
+					t.Errorf("%s: variable %s: %s: ksm %v, ours %v", d, name, q, err1, err2)
+					continue
+				}
+				n++
+				if k, o := canonical(rk, false), canonical(ro, false); !slices.Equal(k, o) {
+					t.Errorf("%s: variable %s (%s) offers different values:\n    KSM:  %v\n    ours: %v", d, name, query, k, o)
+				}
+			}
+		}
+		t.Logf("%d template variables of the old dashboards offer the same values", n)
+	})
+
+	t.Run("new-panels-live", func(t *testing.T) {
+		newN, onlyFallback := 0, 0
+		for _, e := range list.Expressions {
+			q := substitute(e.Expr)
+			r, err := live.query(q)
+			if err != nil {
+				t.Errorf("%s panel %q: %s: %v", e.Dashboard, e.Panel, q, err)
+				continue
+			}
+			if haveShared && isOld(e.Dashboard, e.Expr) {
+				continue
+			}
+			newN++
+			if len(r.Series) == 0 {
+				t.Errorf("%s panel %q (id %d): no data from the live exporter: %s", e.Dashboard, e.Panel, e.PanelID, q)
+				continue
+			}
+			if core, ok := strings.CutSuffix(q, " or vector(0)"); ok {
+				if rc, err := live.query(core); err == nil && len(rc.Series) == 0 {
+					onlyFallback++
+					t.Logf("%s panel %q: data only from `or vector(0)` (0 on the samples): %s", e.Dashboard, e.Panel, core)
+				}
+			}
+		}
+		what := "new-panel"
+		if !haveShared {
+			what = "(old dashboards unavailable, so all)"
+		}
+		t.Logf("%d %s expressions return data against the live exporter (%d of them only through `or vector(0)`); all %d expressions evaluate without error there",
+			newN, what, onlyFallback, len(list.Expressions))
+	})
+
+	t.Run("alert-rules-live", func(t *testing.T) {
+		deadline := time.Now().Add(30 * time.Second)
+		var rules []rule
+		for {
+			var err error
+			rules, err = live.rules()
+			if err != nil {
+				t.Fatal(err)
+			}
+			pending := 0
+			for _, r := range rules {
+				if r.Health == "unknown" || strings.HasPrefix(r.LastEvaluation, "0001-") {
+					pending++
+				}
+			}
+			if len(rules) > 0 && pending == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after 30s, %d of %d rules not evaluated yet", pending, len(rules))
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+		var states []string
+		for _, r := range rules {
+			if r.Health != "ok" || r.LastError != "" {
+				t.Errorf("rule %s/%s: health %s, error %q", r.Group, r.Name, r.Health, r.LastError)
+			}
+			states = append(states, fmt.Sprintf("%s=%s(%d)", r.Name, r.State, len(r.Alerts)))
+		}
+		t.Logf("%d rules of %s evaluate without error; states on the samples: %s", len(rules), alerts, strings.Join(states, " "))
+	})
+}
+
+func dirExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}

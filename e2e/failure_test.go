@@ -1,0 +1,667 @@
+package e2e
+
+// Failure semantics and HTTP behaviour: what the exporter answers when the API
+// server is unreachable, when RBAC forbids a kind, when a CRD appears later,
+// under concurrent scrapes, with gzip and OpenMetrics, and with KSM's
+// ?resources= filter. The API server restart test is in zz_restart_test.go, so
+// that it runs last.
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+
+	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
+)
+
+// familyPrefix maps each default kind to the prefix of its families.
+var familyPrefix = map[string]string{
+	"GatewayClass": "gatewayapi_gatewayclass_", "Gateway": "gatewayapi_gateway_", "HTTPRoute": "gatewayapi_httproute_",
+	"GRPCRoute": "gatewayapi_grpcroute_", "TLSRoute": "gatewayapi_tlsroute_", "TCPRoute": "gatewayapi_tcproute_",
+	"UDPRoute": "gatewayapi_udproute_", "BackendTLSPolicy": "gatewayapi_backendtlspolicy_", "ListenerSet": "gatewayapi_listenerset_",
+	"TLSPolicy": "gatewayapi_tlspolicy_", "DNSPolicy": "gatewayapi_dnspolicy_", "RateLimitPolicy": "gatewayapi_ratelimitpolicy_",
+	"AuthPolicy": "gatewayapi_authpolicy_", "DNSRecord": "kuadrant_dnsrecord_", "DNSHealthCheckProbe": "kuadrant_dnshealthcheckprobe_",
+}
+
+// closedPort returns a loopback port that nothing listens on.
+func closedPort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port
+}
+
+// TestAPIServerUnreachable: with a kubeconfig whose server refuses connections
+// the exporter still starts; /metrics answers 200 with every kind down,
+// /readyz is 503 until a discovery succeeds, /healthz is 200.
+func TestAPIServerUnreachable(t *testing.T) {
+	kc := writeKubeconfig(t, fmt.Sprintf("https://127.0.0.1:%d", closedPort(t)))
+	x := startExporter(t, "--kubeconfig="+kc)
+
+	r := x.scrape(t, "X-Prometheus-Scrape-Timeout-Seconds", "5")
+	if r.Took > 5*time.Second {
+		t.Errorf("scrape took %s with the API server unreachable, want < 5s", r.Took)
+	}
+	parseText(t, r.Body)
+	lines := sampleLines(r.Body)
+	var want []string
+	for _, k := range defaultKinds {
+		// Nothing was discovered, so the version is the one the spec names.
+		want = append(want, upLine(k.Group, k.Kind, k.SpecVersion, "0"))
+	}
+	assertLines(t, "gateway_metrics_up", withPrefix(lines, "gateway_metrics_up"), want)
+	if n := len(withPrefix(lines, "gateway_metrics_scrape_duration_seconds")); n != 15 {
+		t.Errorf("gateway_metrics_scrape_duration_seconds: %d lines, want 15", n)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "gateway_metrics_") {
+			t.Errorf("a kind family although nothing could be listed: %s", l)
+		}
+	}
+
+	for _, c := range []struct {
+		url  string
+		want int
+	}{
+		{x.TelemetryURL + "/readyz", http.StatusServiceUnavailable},
+		{x.MetricsURL + "/healthz", http.StatusOK},
+		{x.MetricsURL + "/livez", http.StatusServiceUnavailable}, // proxies the API server's /livez
+		{x.MetricsURL + "/", http.StatusOK},
+		{x.TelemetryURL + "/", http.StatusOK},
+		{x.MetricsURL + "/nothing-here", http.StatusNotFound},
+	} {
+		if got := x.get(t, c.url).Status; got != c.want {
+			t.Errorf("GET %s: %d, want %d", c.url, got, c.want)
+		}
+	}
+	// The exporter's own metrics report the failed scrape as partial.
+	tel := string(x.get(t, x.TelemetryURL+"/metrics").Body)
+	if !strings.Contains(tel, `gateway_metrics_scrapes_total{outcome="partial"} 1`) {
+		t.Errorf("telemetry lacks gateway_metrics_scrapes_total{outcome=\"partial\"} 1:\n%s", grepLines(tel, "gateway_metrics_scrapes_total"))
+	}
+}
+
+// writeKubeconfig writes a kubeconfig for server (TLS not verified, a token
+// nobody knows) and returns its path.
+func writeKubeconfig(t *testing.T, server string) string {
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kc, []byte(`apiVersion: v1
+kind: Config
+clusters:
+- name: nowhere
+  cluster:
+    server: `+server+`
+    insecure-skip-tls-verify: true
+users:
+- name: nobody
+  user:
+    token: not-a-token
+contexts:
+- name: nowhere
+  context: {cluster: nowhere, user: nobody}
+current-context: nowhere
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return kc
+}
+
+// TestAPIServerUnresponsive: an API server that accepts connections and never
+// answers (a hung control plane, a black-holing network) must not hold a
+// scrape past Prometheus' timeout: the answer is a 200 with every kind down,
+// before X-Prometheus-Scrape-Timeout-Seconds runs out.
+func TestAPIServerUnresponsive(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // hold it open, never read or write
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { // runs after the exporter is stopped
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	x := startExporter(t, "--kubeconfig="+writeKubeconfig(t, "https://"+l.Addr().String()))
+
+	for i := range 2 { // the second scrape starts while the first discovery still hangs
+		r := x.scrape(t, "X-Prometheus-Scrape-Timeout-Seconds", "3")
+		t.Logf("scrape %d took %s", i, r.Took.Round(time.Millisecond))
+		if r.Took >= 3*time.Second {
+			t.Errorf("scrape %d took %s against a hung API server, want less than the 3s scrape timeout", i, r.Took.Round(time.Millisecond))
+		}
+		parseText(t, r.Body)
+		lines := sampleLines(r.Body)
+		var want []string
+		for _, k := range defaultKinds {
+			want = append(want, upLine(k.Group, k.Kind, k.SpecVersion, "0"))
+		}
+		assertLines(t, fmt.Sprintf("scrape %d: gateway_metrics_up", i), withPrefix(lines, "gateway_metrics_up"), want)
+		for _, l := range lines {
+			if !strings.HasPrefix(l, "gateway_metrics_") {
+				t.Errorf("a kind family although nothing could be listed: %s", l)
+			}
+		}
+	}
+	if st := x.get(t, x.TelemetryURL+"/readyz").Status; st != http.StatusServiceUnavailable {
+		t.Errorf("/readyz: %d, want 503", st)
+	}
+	if st := x.get(t, x.MetricsURL+"/healthz").Status; st != http.StatusOK {
+		t.Errorf("/healthz: %d, want 200", st)
+	}
+}
+
+func grepLines(body, substr string) string {
+	var out []string
+	for _, l := range strings.Split(body, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+const limitedRBAC = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: e2e-limited
+rules:
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [gatewayclasses, gateways, grpcroutes, tlsroutes, tcproutes, udproutes, backendtlspolicies, listenersets]
+  verbs: [list, watch]
+- apiGroups: [kuadrant.io]
+  resources: [authpolicies, ratelimitpolicies, dnspolicies, tlspolicies, dnsrecords, dnshealthcheckprobes]
+  verbs: [list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: e2e-limited
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: e2e-limited
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: User
+  name: e2e-limited
+`
+
+// TestForbiddenKind: a user that may list every kind but httproutes gets
+// gateway_metrics_up 0 for HTTPRoute only, and every other kind complete
+// (the same lines an admin exporter serves), with status 200.
+func TestForbiddenKind(t *testing.T) {
+	env := testenv.Current(t)
+	ns := nsFor(t)
+	applySamples(t, env, ns)
+	applyYAML(t, env, ns, limitedRBAC)
+	kc, err := env.KubeconfigFor(limitedUser.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns)
+	limited := startExporter(t, "--kubeconfig="+kc, "--namespaces="+ns)
+
+	var wantUp []string
+	for _, k := range defaultKinds {
+		v := "1"
+		if k.Kind == "HTTPRoute" {
+			v = "0"
+		}
+		wantUp = append(wantUp, upLine(k.Group, k.Kind, k.ReadVersion, v))
+	}
+	// The RBAC authorizer learns of the new binding through an informer: give
+	// it a few seconds.
+	var lines []string
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r := limited.scrape(t)
+		parseText(t, r.Body)
+		lines = sampleLines(r.Body)
+		if strings.Join(sorted(withPrefix(lines, "gateway_metrics_up")), "\n") == strings.Join(sorted(wantUp), "\n") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	assertLines(t, "gateway_metrics_up (limited user)", withPrefix(lines, "gateway_metrics_up"), wantUp)
+	checkNoDuplicateSeries(t, lines)
+
+	adminBody := admin.scrape(t).Body
+	adminLines := sampleLines(adminBody)
+	assertAllUp(t, adminLines)
+	for _, k := range defaultKinds {
+		got, want := withPrefix(lines, familyPrefix[k.Kind]), withPrefix(adminLines, familyPrefix[k.Kind])
+		if k.Kind == "HTTPRoute" {
+			if len(got) != 0 {
+				t.Errorf("HTTPRoute families although listing them is forbidden:\n%s", strings.Join(got, "\n"))
+			}
+			if len(want) == 0 {
+				t.Errorf("the admin exporter serves no HTTPRoute lines")
+			}
+			continue
+		}
+		if len(want) == 0 {
+			t.Errorf("the admin exporter serves no %s lines", k.Kind)
+		}
+		assertLines(t, k.Kind+" families (limited user vs admin)", got, want)
+	}
+}
+
+const widgetSpec = `kind: CustomResourceStateMetrics
+spec:
+  resources:
+    - groupVersionKind: {group: example.com, version: v1, kind: Widget}
+      metricNamePrefix: example_widget
+      labelsFromPath: {name: [metadata, name], namespace: [metadata, namespace]}
+      metrics:
+      - name: info
+        help: "Widget information"
+        each:
+          type: Info
+          info:
+            labelsFromPath: {color: [spec, color]}
+      - name: size
+        help: "Widget size"
+        each:
+          type: Gauge
+          gauge:
+            path: [spec, size]
+      - name: status
+        help: "status condition"
+        each:
+          type: Gauge
+          gauge:
+            path: [status, conditions]
+            labelsFromPath: {type: [type]}
+            valueFrom: [status]
+`
+
+const widgetCRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  names: {kind: Widget, listKind: WidgetList, plural: widgets, singular: widget}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+`
+
+const widget = `apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: sprocket
+spec:
+  color: blue
+  size: 3
+status:
+  conditions:
+  - type: Ready
+    status: "True"
+  - type: Degraded
+    status: "False"
+`
+
+// TestCRDInstalledLater: a kind whose CRD is missing is not served, and shows
+// up at the next scrape once the CRD is installed, without a restart. As
+// METRICS.md says, a kind whose CRD is not installed has no gateway_metrics_up
+// series (a cluster without Kuadrant is not a failing one); 0 is for kinds that
+// are served but fail. (The CRDs of the default spec are installed for the
+// whole package, so the test uses a spec of its own for example.com/Widget.)
+func TestCRDInstalledLater(t *testing.T) {
+	env := testenv.Current(t)
+	ns := nsFor(t)
+	dir := t.TempDir()
+	specFile := filepath.Join(dir, "widget-spec.yaml")
+	if err := os.WriteFile(specFile, []byte(widgetSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	x := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns, "--custom-resource-state-config-file="+specFile)
+
+	r := x.scrape(t)
+	parseText(t, r.Body)
+	lines := sampleLines(r.Body)
+	if len(lines) != 0 {
+		t.Errorf("before the CRD: want no sample at all (no kind family, no gateway_metrics_up series), got:\n%s", strings.Join(lines, "\n"))
+	}
+	// Discovery itself worked: the exporter is ready.
+	if st := x.get(t, x.TelemetryURL+"/readyz").Status; st != http.StatusOK {
+		t.Errorf("/readyz: %d, want 200", st)
+	}
+
+	crdFile := filepath.Join(dir, "widget-crd.yaml")
+	if err := os.WriteFile(crdFile, []byte(widgetCRD), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.InstallCRDs(ctxFor(t), crdFile); err != nil {
+		t.Fatal(err)
+	}
+	objs := applyYAML(t, env, ns, widget)
+
+	r = x.scrape(t)
+	parseText(t, r.Body)
+	lines = sampleLines(r.Body)
+	assertLines(t, "after the CRD: gateway_metrics_up", withPrefix(lines, "gateway_metrics_up"),
+		[]string{upLine("example.com", "Widget", "v1", "1")})
+	assertLines(t, "after the CRD: Widget families", withPrefix(lines, "example_widget_"), expand(t, ns, objs, nil, []string{
+		`example_widget_info{color="blue",customresource_group="example.com",customresource_kind="Widget",customresource_version="v1",name="sprocket",namespace="${NS}"} 1`,
+		`example_widget_size{customresource_group="example.com",customresource_kind="Widget",customresource_version="v1",name="sprocket",namespace="${NS}"} 3`,
+		`example_widget_status{customresource_group="example.com",customresource_kind="Widget",customresource_version="v1",name="sprocket",namespace="${NS}",type="Degraded"} 0`,
+		`example_widget_status{customresource_group="example.com",customresource_kind="Widget",customresource_version="v1",name="sprocket",namespace="${NS}",type="Ready"} 1`,
+	}))
+}
+
+// listCounts reads gateway_metrics_list_total from the telemetry port,
+// summed over results, by kind.
+func listCounts(t *testing.T, x *exporter) map[string]float64 {
+	t.Helper()
+	fams := parseText(t, x.get(t, x.TelemetryURL+"/metrics").Body)
+	out := map[string]float64{}
+	f := fams["gateway_metrics_list_total"]
+	if f == nil {
+		t.Fatal("telemetry has no gateway_metrics_list_total")
+	}
+	for _, m := range f.GetMetric() {
+		kind := ""
+		for _, lp := range m.GetLabel() {
+			if lp.GetName() == "kind" {
+				kind = lp.GetValue()
+			}
+		}
+		out[kind] += m.GetCounter().GetValue()
+	}
+	return out
+}
+
+// TestConcurrentScrapesCoalesce: 10 scrapes at once all get the same answer,
+// and share collections: fewer than 10 LISTs per kind.
+func TestConcurrentScrapesCoalesce(t *testing.T) {
+	env := testenv.Current(t)
+	ns := nsFor(t)
+	applySamples(t, env, ns)
+	x := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns)
+	first := x.scrape(t)
+	assertAllUp(t, sampleLines(first.Body))
+	// Scrape durations differ from one collection to the next.
+	want := without(sampleLines(first.Body), "gateway_metrics_scrape_duration_seconds")
+	before := listCounts(t, x)
+
+	const n = 10
+	type result struct {
+		status int
+		body   []byte
+		err    error
+	}
+	results := make([]result, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			resp, err := x.client.Get(x.MetricsURL + "/metrics")
+			if err != nil {
+				results[i].err = err
+				return
+			}
+			defer resp.Body.Close()
+			results[i].status = resp.StatusCode
+			results[i].body, results[i].err = io.ReadAll(resp.Body)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, r := range results {
+		if r.err != nil || r.status != http.StatusOK {
+			t.Errorf("scrape %d: status %d, err %v", i, r.status, r.err)
+			continue
+		}
+		parseText(t, r.body)
+		assertLines(t, fmt.Sprintf("scrape %d", i), without(sampleLines(r.body), "gateway_metrics_scrape_duration_seconds"), want)
+	}
+
+	after := listCounts(t, x)
+	for _, k := range defaultKinds {
+		d := after[k.Kind] - before[k.Kind]
+		if d < 1 || d >= n {
+			t.Errorf("%s: %v LISTs for %d concurrent scrapes, want 1 to %d", k.Kind, d, n, n-1)
+		}
+		if k.Kind == "Gateway" {
+			t.Logf("%d concurrent scrapes cost %v LISTs of Gateways", n, d)
+		}
+	}
+}
+
+// TestGzipAndOpenMetrics: --enable-gzip-encoding gzips for clients that accept
+// it; OpenMetrics is served when asked for, with info families typed info.
+func TestGzipAndOpenMetrics(t *testing.T) {
+	env := testenv.Current(t)
+	ns := nsFor(t)
+	applySamples(t, env, ns)
+	x := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns, "--enable-gzip-encoding")
+
+	plain := x.scrape(t)
+	if ce := plain.Header.Get("Content-Encoding"); ce != "" {
+		t.Errorf("Content-Encoding %q without Accept-Encoding", ce)
+	}
+	// What KSM answers: expfmt.NewFormat(expfmt.TypeTextPlain), no escaping term.
+	const textType = "text/plain; version=0.0.4; charset=utf-8"
+	if ct := plain.Header.Get("Content-Type"); ct != textType {
+		t.Errorf("Content-Type %q, want %q", ct, textType)
+	}
+	fams := parseText(t, plain.Body)
+	want := without(sampleLines(plain.Body), "gateway_metrics_scrape_duration_seconds")
+	assertAllUp(t, sampleLines(plain.Body))
+
+	// gzip
+	gz := x.scrape(t, "Accept-Encoding", "gzip")
+	if ce := gz.Header.Get("Content-Encoding"); ce != "gzip" {
+		t.Fatalf("Content-Encoding %q, want gzip", ce)
+	}
+	if ct := gz.Header.Get("Content-Type"); ct != textType {
+		t.Errorf("gzip: Content-Type %q, want %q", ct, textType)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz.Body))
+	if err != nil {
+		t.Fatalf("gzip body: %v", err)
+	}
+	unzipped, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("gunzip: %v", err)
+	}
+	if len(gz.Body) >= len(unzipped) {
+		t.Errorf("gzip body (%d bytes) not smaller than the text (%d bytes)", len(gz.Body), len(unzipped))
+	}
+	parseText(t, unzipped)
+	assertLines(t, "gzip body", without(sampleLines(unzipped), "gateway_metrics_scrape_duration_seconds"), want)
+
+	// OpenMetrics
+	om := x.scrape(t, "Accept", "application/openmetrics-text;version=1.0.0")
+	const omType = "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
+	if ct := om.Header.Get("Content-Type"); ct != omType {
+		t.Errorf("Content-Type %q, want %q", ct, omType)
+	}
+	if !bytes.HasSuffix(om.Body, []byte("\n# EOF\n")) {
+		t.Errorf("OpenMetrics body does not end with # EOF: ...%q", om.Body[max(0, len(om.Body)-80):])
+	}
+	if bytes.Count(om.Body, []byte("# EOF")) != 1 {
+		t.Errorf("OpenMetrics body has %d # EOF lines", bytes.Count(om.Body, []byte("# EOF")))
+	}
+	assertLines(t, "OpenMetrics samples", without(sampleLines(om.Body), "gateway_metrics_scrape_duration_seconds"), want)
+	assertHealthLast(t, sampleLines(om.Body))
+
+	// Every family keeps its spec type in OpenMetrics; the text format
+	// writes info as gauge (as KSM does, so Prometheus' text parser accepts it).
+	plan, _, err := spec.LoadFS(metricsspec.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	omTypes, textTypes := typeLines(om.Body), typeLines(plain.Body)
+	checked := 0
+	for _, k := range plan.Kinds {
+		for _, f := range k.Families {
+			if _, served := fams[f.Name]; !served {
+				continue // no sample for this family in the samples
+			}
+			checked++
+			if got := omTypes[f.Name]; got != string(f.Type) {
+				t.Errorf("OpenMetrics: # TYPE %s %s, want %s", f.Name, got, f.Type)
+			}
+			wantText := string(f.Type)
+			if f.Type == spec.Info {
+				wantText = "gauge"
+			}
+			if got := textTypes[f.Name]; got != wantText {
+				t.Errorf("text: # TYPE %s %s, want %s", f.Name, got, wantText)
+			}
+		}
+	}
+	if omTypes["gatewayapi_gateway_info"] != "info" || omTypes["gateway_metrics_up"] != "gauge" {
+		t.Errorf("OpenMetrics: gatewayapi_gateway_info %q, gateway_metrics_up %q; want info, gauge",
+			omTypes["gatewayapi_gateway_info"], omTypes["gateway_metrics_up"])
+	}
+	t.Logf("checked the TYPE of %d families", checked)
+
+	// The OpenMetrics 1.0 parser of prometheus/common accepts the body. It
+	// rejects every info (and stateset) family as "unsupported metric type"
+	// (client_model has no such type yet), so those are declared gauge for it;
+	// the rest of the grammar (names, labels, values, # EOF) is checked as is.
+	omForParser := infoTypeRE.ReplaceAll(om.Body, []byte("$1 gauge"))
+	dec := expfmt.NewDecoder(bytes.NewReader(omForParser), expfmt.FmtOpenMetrics_1_0_0)
+	var decoded []string
+	for {
+		var mf dto.MetricFamily
+		err := dec.Decode(&mf)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("OpenMetrics decode after %d families: %v", len(decoded), err)
+		}
+		if len(mf.GetMetric()) > 0 {
+			decoded = append(decoded, mf.GetName())
+		}
+	}
+	// Every family with samples was decoded (families without samples only
+	// have their HELP and TYPE lines, as in KSM).
+	var withSamples []string
+	seen := map[string]bool{}
+	for _, l := range sampleLines(om.Body) {
+		if n := metricName(l); !seen[n] {
+			seen[n] = true
+			withSamples = append(withSamples, n)
+		}
+	}
+	assertLines(t, "families decoded from OpenMetrics", decoded, withSamples)
+}
+
+var infoTypeRE = regexp.MustCompile(`(?m)^(# TYPE \S+) info$`)
+
+// typeLines maps family names to their # TYPE.
+func typeLines(body []byte) map[string]string {
+	out := map[string]string{}
+	for _, l := range strings.Split(string(body), "\n") {
+		if f := strings.Fields(l); len(f) == 4 && f[0] == "#" && f[1] == "TYPE" {
+			out[f[2]] = f[3]
+		}
+	}
+	return out
+}
+
+// TestResourcesQueryParam: KSM's ?resources= keeps only the named resources'
+// families (gateway_metrics_up and _scrape_duration_seconds stay whole), and
+// ?exclude_resources= drops them. A custom resource is named as KSM names its
+// writer: "group/version, Resource=plural" (README.md).
+func TestResourcesQueryParam(t *testing.T) {
+	env := testenv.Current(t)
+	ns := nsFor(t)
+	applySamples(t, env, ns)
+	x := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns)
+	all := sampleLines(x.scrape(t).Body)
+	gateways := withPrefix(all, "gatewayapi_gateway_")
+	if len(gateways) == 0 {
+		t.Fatal("no gatewayapi_gateway_ lines without a filter")
+	}
+	health := func(lines []string) []string {
+		return without(without(lines, "gateway_metrics_up"), "gateway_metrics_scrape_duration_seconds")
+	}
+
+	const res = "gateway.networking.k8s.io/v1beta1, Resource=gateways"
+	inc := x.get(t, x.MetricsURL+"/metrics?resources="+url.QueryEscape(res))
+	exc := x.get(t, x.MetricsURL+"/metrics?exclude_resources="+url.QueryEscape(res))
+	for _, r := range []response{inc, exc} {
+		if r.Status != http.StatusOK {
+			t.Fatalf("status %d", r.Status)
+		}
+		parseText(t, r.Body)
+		assertAllUp(t, sampleLines(r.Body)) // the health families are never filtered
+	}
+	incLines, excLines := health(sampleLines(inc.Body)), health(sampleLines(exc.Body))
+	for _, l := range incLines {
+		if !strings.HasPrefix(l, "gatewayapi_gateway_") {
+			t.Errorf("?resources=gateways serves %s", l)
+		}
+	}
+	assertLines(t, "?resources=gateways", incLines, gateways)
+	assertLines(t, "?exclude_resources=gateways", excLines, health(removeAll(all, gateways)))
+}
+
+// removeAll returns lines without those in drop.
+func removeAll(lines, drop []string) []string {
+	d := map[string]bool{}
+	for _, l := range drop {
+		d[l] = true
+	}
+	var out []string
+	for _, l := range lines {
+		if !d[l] {
+			out = append(out, l)
+		}
+	}
+	return out
+}

@@ -1,0 +1,522 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/app"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
+)
+
+// ---- the exporter under test ----
+
+// exporter is one exporter started in-process with app.Run.
+type exporter struct {
+	MetricsURL   string // http://127.0.0.1:PORT, the main port
+	TelemetryURL string // http://127.0.0.1:PORT, the telemetry port
+	client       *http.Client
+}
+
+// logSink receives the exporter's log: it forwards lines to t.Log while the
+// test runs, and picks the bound addresses out of the "serving" line (the
+// exporter listens on port 0, so no port can be taken by someone else between
+// picking and binding).
+type logSink struct {
+	mu   sync.Mutex
+	t    testing.TB
+	done bool
+	sent bool
+	addr chan [2]string
+}
+
+var servingRE = regexp.MustCompile(`msg=serving .*\bmetrics=(\S+) telemetry=(\S+)`)
+
+func (s *logSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.sent {
+		if m := servingRE.FindSubmatch(p); m != nil {
+			s.sent = true
+			s.addr <- [2]string{string(m[1]), string(m[2])}
+		}
+	}
+	if !s.done {
+		s.t.Logf("exporter: %s", bytes.TrimRight(p, "\n"))
+	}
+	return len(p), nil
+}
+
+func (s *logSink) close() {
+	s.mu.Lock()
+	s.done = true
+	s.mu.Unlock()
+}
+
+// startExporter runs the exporter with args (flags as on the command line) on
+// loopback ports chosen by the kernel, waits until it serves, and stops it when
+// the test ends.
+func startExporter(t *testing.T, args ...string) *exporter {
+	t.Helper()
+	all := append([]string{"--host=127.0.0.1", "--port=0", "--telemetry-host=127.0.0.1", "--telemetry-port=0"}, args...)
+	var stderr bytes.Buffer
+	opts, err := app.Parse(all, &stderr)
+	if err != nil {
+		t.Fatalf("app.Parse(%q): %v\n%s", all, err, stderr.String())
+	}
+	sink := &logSink{t: t, addr: make(chan [2]string, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- app.Run(ctx, opts, app.NewLogger(sink, 0)) }()
+
+	x := &exporter{client: &http.Client{
+		Timeout:   60 * time.Second,
+		Transport: &http.Transport{DisableCompression: true}, // see the raw Content-Encoding
+	}}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-errc:
+			if err != nil {
+				t.Errorf("app.Run returned %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Errorf("exporter did not stop within 15s of its context ending")
+		}
+		x.client.CloseIdleConnections()
+		sink.close()
+	})
+	select {
+	case a := <-sink.addr:
+		x.MetricsURL, x.TelemetryURL = "http://"+a[0], "http://"+a[1]
+	case err := <-errc:
+		cancel()
+		t.Fatalf("app.Run(%q) returned before serving: %v", all, err)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("exporter did not log its addresses within 30s")
+	}
+	return x
+}
+
+// response is one HTTP answer.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	Took   time.Duration
+}
+
+// get GETs url with the given header name/value pairs.
+func (x *exporter) get(t *testing.T, url string, header ...string) response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	start := time.Now()
+	resp, err := x.client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: reading body: %v", url, err)
+	}
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: body, Took: time.Since(start)}
+}
+
+// scrape GETs /metrics on the main port and requires a 200.
+func (x *exporter) scrape(t *testing.T, header ...string) response {
+	t.Helper()
+	r := x.get(t, x.MetricsURL+"/metrics", header...)
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET /metrics: status %d, want 200; body:\n%s", r.Status, r.Body)
+	}
+	return r
+}
+
+// ---- the exposition ----
+
+// parseText parses body as the Prometheus text format (legacy names, as
+// Prometheus scrapes it) and fails the test if it is not valid.
+func parseText(t *testing.T, body []byte) map[string]*dto.MetricFamily {
+	t.Helper()
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("the body is not valid text exposition: %v\n%s", err, body)
+	}
+	return fams
+}
+
+// sampleLines returns the sample lines of a body (no comments, no blank lines).
+func sampleLines(body []byte) []string {
+	var out []string
+	for _, l := range strings.Split(string(body), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// seriesOf is a sample line without its value.
+func seriesOf(line string) string {
+	if i := strings.LastIndexByte(line, ' '); i >= 0 {
+		return line[:i]
+	}
+	return line
+}
+
+func metricName(line string) string {
+	if i := strings.IndexAny(line, "{ "); i >= 0 {
+		return line[:i]
+	}
+	return line
+}
+
+// checkNoDuplicateSeries fails for a series that appears twice.
+func checkNoDuplicateSeries(t *testing.T, lines []string) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, l := range lines {
+		s := seriesOf(l)
+		if seen[s] {
+			t.Errorf("duplicate series: %s", s)
+		}
+		seen[s] = true
+	}
+}
+
+// withPrefix keeps the lines whose metric name starts with prefix.
+func withPrefix(lines []string, prefix string) []string {
+	var out []string
+	for _, l := range lines {
+		if strings.HasPrefix(metricName(l), prefix) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// without drops the lines of the named metrics.
+func without(lines []string, names ...string) []string {
+	var out []string
+	for _, l := range lines {
+		drop := false
+		for _, n := range names {
+			if metricName(l) == n {
+				drop = true
+			}
+		}
+		if !drop {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+var nameLabelRE = regexp.MustCompile(`[{,]name="([^"]*)"`)
+
+// nameLabel returns the value of a line's name label ("" if none).
+func nameLabel(line string) string {
+	if m := nameLabelRE.FindStringSubmatch(line); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// assertLines compares two sets of whole sample lines and lists the differences.
+func assertLines(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	g, w := sorted(got), sorted(want)
+	if strings.Join(g, "\n") == strings.Join(w, "\n") {
+		return
+	}
+	count := func(ls []string) map[string]int {
+		m := map[string]int{}
+		for _, l := range ls {
+			m[l]++
+		}
+		return m
+	}
+	gc, wc := count(g), count(w)
+	var msg strings.Builder
+	for _, l := range w {
+		if gc[l] < wc[l] {
+			fmt.Fprintf(&msg, "  missing:    %s\n", l)
+			gc[l]++
+		}
+	}
+	gc = count(g)
+	for _, l := range g {
+		if wc[l] < gc[l] {
+			fmt.Fprintf(&msg, "  unexpected: %s\n", l)
+			wc[l]++
+		}
+	}
+	t.Errorf("%s: %d lines, want %d:\n%s", what, len(got), len(want), msg.String())
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}
+
+// ---- the exporter's health families ----
+
+// kindInfo is one kind of the default metrics-spec.
+type kindInfo struct {
+	Group, Kind string
+	SpecVersion string // the version metrics-spec names
+	ReadVersion string // the version read from this apiserver (Gateway API v1.6.3 standard)
+	Plural      string
+}
+
+// defaultKinds are the 15 kinds of the embedded metrics-spec.
+var defaultKinds = []kindInfo{
+	{"gateway.networking.k8s.io", "GatewayClass", "v1beta1", "v1beta1", "gatewayclasses"},
+	{"gateway.networking.k8s.io", "Gateway", "v1beta1", "v1beta1", "gateways"},
+	{"gateway.networking.k8s.io", "HTTPRoute", "v1beta1", "v1beta1", "httproutes"},
+	{"gateway.networking.k8s.io", "GRPCRoute", "v1alpha2", "v1", "grpcroutes"},
+	{"gateway.networking.k8s.io", "TLSRoute", "v1alpha2", "v1", "tlsroutes"},
+	{"gateway.networking.k8s.io", "TCPRoute", "v1alpha2", "v1", "tcproutes"},
+	{"gateway.networking.k8s.io", "UDPRoute", "v1alpha2", "v1", "udproutes"},
+	{"gateway.networking.k8s.io", "BackendTLSPolicy", "v1alpha2", "v1", "backendtlspolicies"},
+	{"gateway.networking.k8s.io", "ListenerSet", "v1", "v1", "listenersets"},
+	{"kuadrant.io", "TLSPolicy", "v1", "v1", "tlspolicies"},
+	{"kuadrant.io", "DNSPolicy", "v1", "v1", "dnspolicies"},
+	{"kuadrant.io", "RateLimitPolicy", "v1", "v1", "ratelimitpolicies"},
+	{"kuadrant.io", "AuthPolicy", "v1", "v1", "authpolicies"},
+	{"kuadrant.io", "DNSRecord", "v1alpha1", "v1alpha1", "dnsrecords"},
+	{"kuadrant.io", "DNSHealthCheckProbe", "v1alpha1", "v1alpha1", "dnshealthcheckprobes"},
+}
+
+func upLine(group, kind, version, value string) string {
+	return fmt.Sprintf(`gateway_metrics_up{group=%q,kind=%q,version=%q} %s`, group, kind, version, value)
+}
+
+var healthRE = regexp.MustCompile(`^(gateway_metrics_up|gateway_metrics_scrape_duration_seconds)\{group="([^"]*)",kind="([^"]*)",version="([^"]*)"\} (\S+)$`)
+
+// healthSample is one gateway_metrics_up or scrape_duration sample.
+type healthSample struct{ Version, Value string }
+
+// health returns family's samples keyed by group/kind.
+func health(lines []string, family string) map[string]healthSample {
+	out := map[string]healthSample{}
+	for _, l := range lines {
+		if m := healthRE.FindStringSubmatch(l); m != nil && m[1] == family {
+			out[m[2]+"/"+m[3]] = healthSample{m[4], m[5]}
+		}
+	}
+	return out
+}
+
+// assertAllUp requires gateway_metrics_up 1 (read version) and a
+// scrape_duration sample for each of the 15 default kinds, and nothing else.
+func assertAllUp(t *testing.T, lines []string) {
+	t.Helper()
+	var want []string
+	for _, k := range defaultKinds {
+		want = append(want, upLine(k.Group, k.Kind, k.ReadVersion, "1"))
+	}
+	assertLines(t, "gateway_metrics_up", withPrefix(lines, "gateway_metrics_up"), want)
+	dur := health(lines, "gateway_metrics_scrape_duration_seconds")
+	if len(dur) != len(defaultKinds) {
+		t.Errorf("gateway_metrics_scrape_duration_seconds has %d samples, want %d", len(dur), len(defaultKinds))
+	}
+	for _, k := range defaultKinds {
+		d, ok := dur[k.Group+"/"+k.Kind]
+		if !ok || d.Version != k.ReadVersion {
+			t.Errorf("gateway_metrics_scrape_duration_seconds for %s/%s: %+v, want version %s", k.Group, k.Kind, d, k.ReadVersion)
+			continue
+		}
+		if v, err := strconv.ParseFloat(d.Value, 64); err != nil || v < 0 {
+			t.Errorf("gateway_metrics_scrape_duration_seconds for %s: value %q", k.Kind, d.Value)
+		}
+	}
+}
+
+// assertHealthLast requires the exporter's health families after every kind
+// family (at the end of the body, before # EOF in OpenMetrics).
+func assertHealthLast(t *testing.T, lines []string) {
+	t.Helper()
+	health := false
+	for _, l := range lines {
+		isHealth := strings.HasPrefix(l, "gateway_metrics_")
+		if health && !isHealth {
+			t.Errorf("kind family after the health families: %s", l)
+			return
+		}
+		health = health || isHealth
+	}
+	if !health {
+		t.Errorf("no health families in the body")
+	}
+}
+
+// ---- objects ----
+
+func ctxFor(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+var nonDNS = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// nsFor is the test's own namespace: e2e-<test name>. Nothing deletes
+// namespaces here, and every test run gets a fresh apiserver.
+func nsFor(t *testing.T) string {
+	n := "e2e-" + nonDNS.ReplaceAllString(strings.ToLower(strings.TrimPrefix(t.Name(), "Test")), "-")
+	if len(n) > 63 {
+		n = strings.TrimRight(n[:63], "-")
+	}
+	return n
+}
+
+// applyYAML creates the objects of a YAML stream, with ${NS} replaced by ns,
+// and sets their status (testenv.Env.Apply).
+func applyYAML(t *testing.T, env *testenv.Env, ns, yaml string) []*unstructured.Unstructured {
+	t.Helper()
+	objs, err := env.Apply(ctxFor(t), ns, []byte(strings.ReplaceAll(yaml, "${NS}", ns)))
+	if err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	return objs
+}
+
+// applyFile is applyYAML for testdata/<name>.
+func applyFile(t *testing.T, env *testenv.Env, ns, name string) []*unstructured.Unstructured {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return applyYAML(t, env, ns, string(b))
+}
+
+// applySamples applies testenv.Samples() (one object of each of the 15
+// kinds, with status) into ns, with the GatewayClass renamed to <ns>-class.
+func applySamples(t *testing.T, env *testenv.Env, ns string) []*unstructured.Unstructured {
+	t.Helper()
+	y := string(testenv.Samples())
+	y = strings.ReplaceAll(y, "namespace: "+testenv.SamplesNamespace+"\n", "namespace: "+ns+"\n")
+	y = strings.ReplaceAll(y, "demo-class", ns+"-class")
+	return applyYAML(t, env, ns, y)
+}
+
+// created is the value of a *_created sample for obj: its creationTimestamp as
+// Unix seconds, formatted as the exporter (and KSM) formats floats.
+func created(obj *unstructured.Unstructured) string {
+	return strconv.FormatFloat(float64(obj.GetCreationTimestamp().Unix()), 'g', -1, 64)
+}
+
+// expand replaces ${NS} and ${CREATED:<object name>} in the expected lines.
+func expand(t *testing.T, ns string, objs []*unstructured.Unstructured, extra []string, lines []string) []string {
+	t.Helper()
+	r := append([]string{"${NS}", ns}, extra...)
+	for _, o := range objs {
+		r = append(r, "${CREATED:"+strings.ReplaceAll(o.GetName(), ns, "${NS}")+"}", created(o))
+	}
+	rep := strings.NewReplacer(r...)
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = rep.Replace(l)
+		if strings.Contains(out[i], "${") {
+			t.Fatalf("unexpanded placeholder in %s", out[i])
+		}
+	}
+	return out
+}
+
+// ---- one test per kind ----
+
+// kindCase is the test of one kind: apply testdata/<File>, scrape an exporter
+// that watches the test's namespace, and compare every sample line of the
+// kind's families with Want.
+type kindCase struct {
+	File                 string
+	Group, Kind, Version string // Version: the one read (customresource_version)
+	Prefix               string // the families' common prefix, e.g. "gatewayapi_gateway_"
+	Want                 []string
+	// Prepare, if set, runs after the objects are applied and before the
+	// exporter starts; it returns more placeholder/value pairs for Want.
+	Prepare func(t *testing.T, env *testenv.Env, ns string, objs []*unstructured.Unstructured) []string
+}
+
+func runKindCase(t *testing.T, c kindCase) (lines []string, x *exporter) {
+	t.Helper()
+	env := testenv.Current(t)
+	ns := nsFor(t)
+	objs := applyFile(t, env, ns, c.File)
+	names := map[string]bool{}
+	for _, o := range objs {
+		if o.GetKind() == c.Kind {
+			names[o.GetName()] = true
+		}
+	}
+	var extra []string
+	if c.Prepare != nil {
+		extra = c.Prepare(t, env, ns, objs)
+	}
+	x = startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns)
+	r := x.scrape(t)
+	parseText(t, r.Body)
+	lines = sampleLines(r.Body)
+	checkNoDuplicateSeries(t, lines)
+	assertAllUp(t, lines)
+	assertHealthLast(t, lines)
+
+	var got []string
+	for _, l := range withPrefix(lines, c.Prefix) {
+		// Cluster-scoped kinds are not limited by --namespaces: keep only
+		// the objects of this test.
+		if names[nameLabel(l)] {
+			got = append(got, l)
+		}
+		if !strings.Contains(l, `customresource_version="`+c.Version+`"`) || !strings.Contains(l, `customresource_kind="`+c.Kind+`"`) ||
+			!strings.Contains(l, `customresource_group="`+c.Group+`"`) {
+			t.Errorf("line without customresource_group/kind/version %s/%s/%s: %s", c.Group, c.Kind, c.Version, l)
+		}
+	}
+	if os.Getenv("E2E_DUMP") != "" {
+		r := []string{ns, "${NS}"}
+		for i := 0; i+1 < len(extra); i += 2 {
+			r = append(r, " "+extra[i+1], " "+extra[i])
+		}
+		for _, o := range objs {
+			r = append(r, " "+created(o), " ${CREATED:"+strings.ReplaceAll(o.GetName(), ns, "${NS}")+"}")
+		}
+		rep := strings.NewReplacer(r...)
+		for _, l := range sorted(got) {
+			fmt.Printf("\t\t\t`%s`,\n", rep.Replace(l))
+		}
+	}
+	assertLines(t, c.Kind+" families", got, expand(t, ns, objs, extra, c.Want))
+	if t.Failed() {
+		t.Logf("whole body:\n%s", r.Body)
+	}
+	return lines, x
+}

@@ -1,0 +1,26 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
+)
+
+// limitedUser authenticates with a static token; TestForbiddenKind binds it to a
+// ClusterRole that may list everything the exporter reads except httproutes.
+var limitedUser = testenv.Token{Token: "e2e-limited-token", User: "e2e-limited", UID: "e2e-limited-uid"}
+
+// TestMain starts one kube-apiserver + etcd for the package, with the Gateway
+// API standard-channel CRDs of go.mod's sigs.k8s.io/gateway-api (v1.6.3) and the
+// Kuadrant CRDs. Tests share it: each works in its own namespace and runs its
+// own exporter with --namespaces=<that namespace>.
+func TestMain(m *testing.M) {
+	testenv.MainWithOptions(m, testenv.Options{ExtraTokens: []testenv.Token{limitedUser}}, func(e *testenv.Env) error {
+		ctx := context.Background()
+		if err := e.InstallGatewayAPICRDs(ctx, "standard"); err != nil {
+			return err
+		}
+		return e.InstallKuadrantCRDs(ctx)
+	})
+}
