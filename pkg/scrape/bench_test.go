@@ -173,5 +173,3 @@ func BenchmarkConcurrentScrapes(b *testing.B) {
 	b.ReportMetric(float64(tenT)/float64(oneT), "10-scrapes/1-time")
 	b.ReportMetric(float64(tenL)/float64(oneL), "10-scrapes/1-lists")
 }
-
-
