@@ -14,7 +14,7 @@ export KUBE_BIN ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gateway-api-metrics-ex
 BENCH_COUNT   ?= 6
 FUZZ_TIME     ?= 2m
 
-.PHONY: all build kube-bins run-local test test-go test-compat test-deploy bench fuzz docs check-docs vet image clean
+.PHONY: all build kube-bins run-local test test-go test-compat test-deploy test-fuzz bench fuzz docs check-docs vet image clean
 
 all: build
 
@@ -31,7 +31,7 @@ vet:
 	$(GO) vet ./...
 	cd compat/ksmdiff && $(GO) vet ./...
 
-test: vet test-go test-compat test-deploy
+test: vet test-go test-compat test-deploy test-fuzz
 
 # Unit and e2e tests of the main module; the packages that need the control
 # plane (e2e, pkg/testenv) start their own on loopback.
@@ -46,11 +46,27 @@ test-deploy:
 	bash deploy/rules/test.sh
 	cd deploy/test && $(GO) test -count=1 -timeout 20m ./...
 
-bench: kube-bins
-	cd compat/ksmdiff && $(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) -timeout 60m . | tee ../../bench.out
+# A short fuzz of the exposition round trip and of the projected decoder.
+test-fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzRenderParses -fuzztime 15s ./pkg/engine
+	$(GO) test -run '^$$' -fuzz FuzzDecodeProjected -fuzztime 15s ./pkg/objects
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRenderParses -fuzztime $(FUZZ_TIME) ./pkg/engine
+	$(GO) test -run '^$$' -fuzz FuzzDecodeProjected -fuzztime $(FUZZ_TIME) ./pkg/objects
+
+# Benchmarks report ratios measured in the same run (see docs/benchmarks.md).
+# The results land in bench/new.txt; a bench/old.txt from an earlier run (for
+# example on main) is compared with benchstat.
+BENCHSTAT := bin/benchstat
+$(BENCHSTAT): hack/tools/go.mod
+	cd hack/tools && $(GO) build -o ../../$(BENCHSTAT) golang.org/x/perf/cmd/benchstat
+
+bench: $(BENCHSTAT)
+	mkdir -p bench
+	( cd compat/ksmdiff && $(GO) test -run '^$$' -bench 'LegacyRender|Memory' -benchmem -count $(BENCH_COUNT) -timeout 60m . ; \
+	  cd ../.. && $(GO) test -run '^$$' -bench 'Scrape' -benchmem -count $(BENCH_COUNT) -timeout 60m ./pkg/scrape ) | tee bench/new.txt
+	@if [ -f bench/old.txt ]; then $(BENCHSTAT) bench/old.txt bench/new.txt; else $(BENCHSTAT) bench/new.txt; fi
 
 docs:
 	$(GO) run ./hack/metricsdoc > METRICS.md
@@ -63,4 +79,4 @@ image:
 	docker build -t ghcr.io/kuadrant/gateway-api-metrics-exporter:$(VERSION) .
 
 clean:
-	rm -rf bin bench.out
+	rm -rf bin bench

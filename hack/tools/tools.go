@@ -1,0 +1,6 @@
+//go:build tools
+
+// Package tools pins the commands the Makefile builds from this module.
+package tools
+
+import _ "golang.org/x/perf/cmd/benchstat"
