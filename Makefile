@@ -64,7 +64,7 @@ $(BENCHSTAT): hack/tools/go.mod
 
 bench: $(BENCHSTAT)
 	mkdir -p bench
-	( cd compat/ksmdiff && $(GO) test -run '^$$' -bench 'LegacyRender|Memory' -benchmem -count $(BENCH_COUNT) -timeout 60m . ; \
+	( cd compat/ksmdiff && $(GO) test -run '^$$' -bench 'LegacyRender|Memory|WatchScrape' -benchmem -count $(BENCH_COUNT) -timeout 60m . ; \
 	  cd ../.. && $(GO) test -run '^$$' -bench 'Scrape' -benchmem -count $(BENCH_COUNT) -timeout 60m ./pkg/scrape ) | tee bench/new.txt
 	@if [ -f bench/old.txt ]; then $(BENCHSTAT) bench/old.txt bench/new.txt; else $(BENCHSTAT) bench/new.txt; fi
 

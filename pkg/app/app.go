@@ -16,6 +16,7 @@ import (
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/prometheus/exporter-toolkit/web"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/telemetry"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/watch"
 )
 
 // Version is set at build time (-ldflags -X).
@@ -163,7 +165,18 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 	case o.TotalShards > 1:
 		opts.Shard = func() (int, int) { return o.Shard, o.TotalShards }
 	}
-	collector := scrape.New(plan, client, opts, tel, log)
+	var collector server.Collector
+	if o.Collection == "watch" {
+		dcfg := rest.CopyConfig(cfg)
+		dcfg.QPS, dcfg.Burst = -1, -1
+		dyn, err := dynamic.NewForConfig(dcfg)
+		if err != nil {
+			return fmt.Errorf("API client: %w", err)
+		}
+		collector = watch.New(ctx, plan, client, dyn, opts, tel, log)
+	} else {
+		collector = scrape.New(plan, client, opts, tel, log)
+	}
 	scfg := server.Config{Gzip: o.EnableGzip, ScrapeTimeout: o.ScrapeTimeout, MaxInFlight: o.MaxInFlight,
 		Pprof: o.EnablePprof, Version: version(), Livez: client.Livez}
 

@@ -34,6 +34,7 @@ type Options struct {
 	Verbosity                  int
 
 	// Ours.
+	Collection     string
 	ScrapeTimeout  time.Duration
 	MaxInFlight    int
 	EnablePprof    bool
@@ -105,6 +106,7 @@ func Parse(args []string, stderr io.Writer) (*Options, error) {
 	fs.BoolVar(&o.AutoGoMemLimit, "auto-gomemlimit", false, "Set GOMEMLIMIT from the container's memory limit.")
 	fs.Float64Var(&o.AutoGoMemLimitRatio, "auto-gomemlimit-ratio", 0.9, "Share of the memory limit to use for GOMEMLIMIT.")
 	fs.IntVarP(&o.Verbosity, "v", "v", 0, "Log verbosity: 0 info, 4 and above debug.")
+	fs.StringVar(&o.Collection, "collection", "list", "How objects are read: list (one paginated LIST per kind on each scrape) or watch (reflectors keep pre-rendered bytes; for very large clusters).")
 	fs.DurationVar(&o.ScrapeTimeout, "scrape-timeout", 10*time.Second, "Bound on a collection when the scraper sends no X-Prometheus-Scrape-Timeout-Seconds.")
 	fs.IntVar(&o.MaxInFlight, "max-concurrent-scrapes", 64, "Concurrent /metrics requests served; more get 503 (they share one collection anyway).")
 	fs.BoolVar(&o.EnablePprof, "enable-pprof", false, "Serve /debug/pprof on the telemetry port.")
@@ -154,6 +156,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("--pod and --pod-namespace go together")
 	case len(o.MetricAllowlist) > 0 && len(o.Denylist) > 0:
 		return fmt.Errorf("--metric-allowlist and --metric-denylist are mutually exclusive")
+	case o.Collection != "list" && o.Collection != "watch":
+		return fmt.Errorf("--collection must be list or watch, got %q", o.Collection)
 	case o.AutoGoMemLimitRatio <= 0 || o.AutoGoMemLimitRatio > 1:
 		return fmt.Errorf("--auto-gomemlimit-ratio must be in (0, 1], got %v", o.AutoGoMemLimitRatio)
 	}

@@ -21,6 +21,7 @@ type Renderer struct {
 	gvk     GVK
 	bufs    [][]byte
 	zs      []zfamily // the compressed head of each family, once it grew past chunk
+	raw     bool      // never compress (a renderer used to render one object at a time)
 	objects int
 	ev      evaluator
 	base    labelSet
@@ -84,7 +85,7 @@ func (r *Renderer) Add(obj map[string]any) {
 	r.baseID = 0
 	for i, f := range r.kind.Families {
 		r.bufs[i] = r.appendFamily(r.bufs[i], f, obj)
-		if len(r.bufs[i]) >= chunk {
+		if len(r.bufs[i]) >= chunk && !r.raw {
 			r.zs[i].write(r.bufs[i])
 			r.bufs[i] = r.bufs[i][:0]
 		}
@@ -198,4 +199,38 @@ func (r *Renderer) AppendTo(dst []byte, format exposition.Format, seen map[strin
 	r.WriteTo(w, format, seen)
 	_ = w.Close()
 	return buf.Bytes()
+}
+
+// RenderOne renders a single object on its own and returns its families'
+// bytes in one buffer, family i ending at ends[i]: what watch mode keeps per
+// object, so that a scrape only copies bytes.
+func (r *Renderer) RenderOne(obj map[string]any) (blob []byte, ends []int32, duplicates int) {
+	r.raw = true
+	r.Reset(r.gvk)
+	r.Add(obj)
+	n := 0
+	for _, b := range r.bufs {
+		n += len(b)
+	}
+	blob = make([]byte, 0, n)
+	ends = make([]int32, len(r.bufs))
+	for i, b := range r.bufs {
+		blob = append(blob, b...)
+		ends[i] = int32(len(blob))
+	}
+	return blob, ends, r.Duplicates
+}
+
+// AddRendered adds one object's bytes as RenderOne made them.
+func (r *Renderer) AddRendered(blob []byte, ends []int32) {
+	r.objects++
+	start := int32(0)
+	for i := range r.bufs {
+		r.bufs[i] = append(r.bufs[i], blob[start:ends[i]]...)
+		start = ends[i]
+		if len(r.bufs[i]) >= chunk {
+			r.zs[i].write(r.bufs[i])
+			r.bufs[i] = r.bufs[i][:0]
+		}
+	}
 }

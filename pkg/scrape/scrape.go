@@ -108,14 +108,30 @@ type KindResult struct {
 // Result is one collection, shared by every scrape that waited for it.
 // Release it when done writing.
 type Result struct {
-	Kinds []KindResult
-	refs  atomic.Int32
-	c     *Collector
+	Kinds     []KindResult
+	refs      atomic.Int32
+	c         *Collector
+	onRelease func()
+}
+
+// NewResult is a result made elsewhere (watch mode); release runs when the
+// last reader is done.
+func NewResult(kinds []KindResult, release func()) *Result {
+	r := &Result{Kinds: kinds, onRelease: release}
+	r.refs.Store(1)
+	return r
 }
 
 // Release returns the result's buffers once every sharer is done.
 func (r *Result) Release() {
 	if r.refs.Add(-1) != 0 {
+		return
+	}
+	if r.onRelease != nil {
+		r.onRelease()
+		return
+	}
+	if r.c == nil {
 		return
 	}
 	r.c.mu.Lock()
