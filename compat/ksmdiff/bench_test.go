@@ -3,11 +3,11 @@ package ksmdiff
 import (
 	"cmp"
 	"encoding/json"
-	"io"
-	"slices"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
