@@ -16,6 +16,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/fixture"
 	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
@@ -71,6 +72,10 @@ func settle() float64 {
 
 // TestMain runs the child side of BenchmarkMemory when asked to.
 func TestMain(m *testing.M) {
+	// KSM logs through klog on stderr; its lines would break benchstat's
+	// parsing of benchmark output.
+	klog.SetOutput(io.Discard)
+	klog.LogToStderr(false)
 	if mode := os.Getenv("MEMORY_CHILD"); mode != "" {
 		memoryChild(failer{}, mode)
 		os.Exit(0)
