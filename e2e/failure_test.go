@@ -25,6 +25,8 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
@@ -262,6 +264,11 @@ func TestForbiddenKind(t *testing.T) {
 	assertLines(t, "gateway_metrics_up (limited user)", withPrefix(lines, "gateway_metrics_up"), wantUp)
 	checkNoDuplicateSeries(t, lines)
 
+	// The missing permission is logged once, naming the resource, however
+	// many scrapes fail on it.
+	if got := limited.logLines("RBAC forbids"); len(got) != 1 || !strings.Contains(got[0], "httproutes.gateway.networking.k8s.io") {
+		t.Errorf("want one log line naming httproutes.gateway.networking.k8s.io, got %q", got)
+	}
 	adminBody := admin.scrape(t).Body
 	adminLines := sampleLines(adminBody)
 	assertAllUp(t, adminLines)
@@ -393,6 +400,24 @@ func TestCRDInstalledLater(t *testing.T) {
 		`example_widget_status{customresource_group="example.com",customresource_kind="Widget",customresource_version="v1",name="sprocket",namespace="${NS}",type="Degraded"} 0`,
 		`example_widget_status{customresource_group="example.com",customresource_kind="Widget",customresource_version="v1",name="sprocket",namespace="${NS}",type="Ready"} 1`,
 	}))
+
+	// Deleting the CRD at runtime: the kind's families and its up series go
+	// away cleanly on a later scrape, no restart, no error series left behind.
+	crds := env.Dynamic().Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	if err := crds.Delete(ctxFor(t), "widgets.example.com", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		lines = sampleLines(x.scrape(t).Body)
+		if len(withPrefix(lines, "example_widget_")) == 0 && len(withPrefix(lines, `gateway_metrics_up{group="example.com"`)) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("30s after deleting the CRD the Widget series are still served:\n%s", strings.Join(lines, "\n"))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
 
 // listCounts reads gateway_metrics_list_total from the telemetry port,

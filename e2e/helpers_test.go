@@ -32,6 +32,20 @@ type exporter struct {
 	MetricsURL   string // http://127.0.0.1:PORT, the main port
 	TelemetryURL string // http://127.0.0.1:PORT, the telemetry port
 	client       *http.Client
+	sink         *logSink
+}
+
+// logLines returns the exporter's log lines so far that contain substr.
+func (x *exporter) logLines(substr string) []string {
+	x.sink.mu.Lock()
+	defer x.sink.mu.Unlock()
+	var out []string
+	for _, l := range x.sink.lines {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // logSink receives the exporter's log: it forwards lines to t.Log while the
@@ -39,11 +53,12 @@ type exporter struct {
 // exporter listens on port 0, so no port can be taken by someone else between
 // picking and binding).
 type logSink struct {
-	mu   sync.Mutex
-	t    testing.TB
-	done bool
-	sent bool
-	addr chan [2]string
+	mu    sync.Mutex
+	t     testing.TB
+	done  bool
+	sent  bool
+	addr  chan [2]string
+	lines []string
 }
 
 var servingRE = regexp.MustCompile(`msg=serving .*\bmetrics=(\S+) telemetry=(\S+)`)
@@ -57,6 +72,7 @@ func (s *logSink) Write(p []byte) (int, error) {
 			s.addr <- [2]string{string(m[1]), string(m[2])}
 		}
 	}
+	s.lines = append(s.lines, string(bytes.TrimRight(p, "\n")))
 	if !s.done {
 		s.t.Logf("exporter: %s", bytes.TrimRight(p, "\n"))
 	}
@@ -85,7 +101,7 @@ func startExporter(t *testing.T, args ...string) *exporter {
 	errc := make(chan error, 1)
 	go func() { errc <- app.Run(ctx, opts, app.NewLogger(sink, 0)) }()
 
-	x := &exporter{client: &http.Client{
+	x := &exporter{sink: sink, client: &http.Client{
 		Timeout:   60 * time.Second,
 		Transport: &http.Transport{DisableCompression: true}, // see the raw Content-Encoding
 	}}

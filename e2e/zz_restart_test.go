@@ -67,10 +67,28 @@ func TestAPIServerRestart(t *testing.T) {
 		t.Errorf("/healthz while the API server is down: %d, want 200", st)
 	}
 
+	// An exporter started while the API server is unreachable still starts,
+	// serves every kind as down and is not ready...
+	late := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns)
+	lateDown := sampleLines(late.scrape(t, "X-Prometheus-Scrape-Timeout-Seconds", "3").Body)
+	if n := len(withPrefix(lateDown, "gateway_metrics_up")); n != len(defaultKinds) || len(withPrefix(lateDown, "gatewayapi_")) != 0 {
+		t.Errorf("exporter started during the outage: %d up series, want %d, all 0:\n%s", n, len(defaultKinds), strings.Join(lateDown, "\n"))
+	}
+	if st := late.get(t, late.TelemetryURL+"/readyz").Status; st != http.StatusServiceUnavailable {
+		t.Errorf("/readyz of an exporter that never reached the API server: %d, want 503", st)
+	}
+
 	if err := env.RestartAPIServer(ctxFor(t)); err != nil {
 		t.Fatal(err)
 	}
 	stopped = false
+
+	// ...and recovers without a restart once the API server is back.
+	lateUp := sampleLines(late.scrape(t).Body)
+	assertAllUp(t, lateUp)
+	if st := late.get(t, late.TelemetryURL+"/readyz").Status; st != http.StatusOK {
+		t.Errorf("/readyz after the API server came back: %d, want 200", st)
+	}
 
 	after := x.scrape(t)
 	parseText(t, after.Body)

@@ -204,13 +204,12 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 	mainSrv, mainErr := server.Serve(mainL, mainMux, o.TLSConfig, t, log)
 	telSrv, telErr := server.Serve(telL, telMux, o.TLSConfig, server.Timeouts{Read: time.Minute, Write: time.Minute, Idle: 5 * time.Minute, ReadHeader: 5 * time.Second, MaxHeaderBytes: o.MaxHeaderBytes}, log)
 
-	// A first collection in the background makes /readyz meaningful at once.
+	// A first discovery in the background makes /readyz meaningful at once
+	// (and starts watch mode's reflectors).
 	go func() {
 		c, cancel := context.WithTimeout(ctx, o.ScrapeTimeout)
 		defer cancel()
-		if res, err := collector.Collect(c); err == nil {
-			res.Release()
-		}
+		collector.(interface{ Warm(context.Context) }).Warm(c)
 	}()
 
 	select {

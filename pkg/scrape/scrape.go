@@ -79,13 +79,23 @@ func New(plan *spec.Plan, l Lister, opts Options, obs Observer, log *slog.Logger
 		c.groups[k.GVK.Group] = true
 	}
 	if c.opts.Parallel <= 0 {
-		c.opts.Parallel = 2
+		// More than the cores: a LIST mostly waits on the API server.
+		c.opts.Parallel = 4
 	}
 	return c
 }
 
 // Ready reports whether a discovery has ever succeeded.
 func (c *Collector) Ready() bool { return c.ready.Load() }
+
+// Warm runs discovery once, so that /readyz turns ready without waiting for
+// the first scrape (and without a LIST: a collection's deadline belongs to
+// the scrape that starts it).
+func (c *Collector) Warm(ctx context.Context) {
+	if _, err := c.discover(ctx); err == nil {
+		c.ready.Store(true)
+	}
+}
 
 // Collections counts the collections actually run (not the scrapes served).
 func (c *Collector) Collections() int64 { return c.collections.Load() }
@@ -163,6 +173,12 @@ func (c *Collector) Collect(ctx context.Context) (*Result, error) {
 		cctx := context.WithoutCancel(ctx)
 		cancel := func() {}
 		if d, ok := ctx.Deadline(); ok {
+			// End the collection a little before the scrape gives up, so
+			// that the kinds which did finish are served, not a blanket
+			// "down".
+			if margin := time.Until(d) / 10; margin > 0 {
+				d = d.Add(-min(margin, 200*time.Millisecond))
+			}
 			cctx, cancel = context.WithDeadline(cctx, d)
 		}
 		go func() {
@@ -226,8 +242,13 @@ func (c *Collector) collect(ctx context.Context) *Result {
 		}
 		kr.Resource = r
 		c.lastRead.Store(i, r)
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			kr.Err = ctx.Err()
+			continue
+		}
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()

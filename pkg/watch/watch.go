@@ -74,6 +74,9 @@ func New(ctx context.Context, plan *spec.Plan, disc Discoverer, dyn dynamic.Inte
 	return c
 }
 
+// Warm discovers the kinds and starts their reflectors.
+func (c *Collector) Warm(context.Context) { c.reconcile() }
+
 // Ready reports whether a discovery has ever succeeded.
 func (c *Collector) Ready() bool { return c.ready.Load() }
 
