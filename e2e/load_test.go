@@ -233,4 +233,3 @@ func createRoutes(t *testing.T, env *testenv.Env, ns string, n int) {
 		t.Fatalf("creating routes: %v", err)
 	}
 }
-
