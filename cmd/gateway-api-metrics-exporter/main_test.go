@@ -1,0 +1,98 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The binary, built once: bad input must end in a clear message and a
+// non-zero exit before anything is served.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "exporter-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "gateway-api-metrics-exporter")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func run(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	out, _ := cmd.CombinedOutput()
+	return cmd.ProcessState.ExitCode(), string(out)
+}
+
+func TestBadInputExitsWithAReason(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	kubeconfig := write("kubeconfig", "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"https://127.0.0.1:1\"}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n")
+	badSpec := write("spec.yaml", "spec:\n  resources:\n  - groupVersionKind: {group: g, version: v, kind: K}\n    metrics:\n    - name: x\n      each:\n        type: Histogram\n        gauge: {path: [a]}\n")
+	badTLS := write("web.yaml", "tls_server_config:\n  cert_file: /nonexistent.crt\n  key_file: /nonexistent.key\n")
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"not a port", []string{"--port=abc"}, 2, `invalid argument "abc" for "--port"`},
+		{"unknown flag", []string{"--no-such-flag"}, 2, "unknown flag: --no-such-flag"},
+		{"shard out of range", []string{"--shard=3", "--total-shards=2"}, 2, "--shard must be between 0 and --total-shards-1"},
+		{"bad collection", []string{"--collection=poll"}, 2, "--collection must be list or watch"},
+		{"bad regexp", []string{"--metric-denylist=(?=x)"}, 2, "Go RE2 syntax"},
+		{"missing kubeconfig", []string{"--kubeconfig=/nonexistent/kubeconfig"}, 1, "--kubeconfig: stat /nonexistent/kubeconfig"},
+		{"unreadable kubeconfig", []string{"--kubeconfig=" + badSpec}, 1, "--kubeconfig"},
+		{"bad tls config", []string{"--kubeconfig=" + kubeconfig, "--tls-config=" + badTLS}, 1, "--tls-config " + badTLS},
+		{"missing tls config", []string{"--kubeconfig=" + kubeconfig, "--tls-config=/nonexistent.yaml"}, 1, "--tls-config /nonexistent.yaml"},
+		{"bad spec", []string{"--kubeconfig=" + kubeconfig, "--custom-resource-state-config-file=" + badSpec}, 1, badSpec + ":7: metric \"x\": compiling metric: unknown metric type Histogram"},
+		{"missing spec", []string{"--kubeconfig=" + kubeconfig, "--custom-resource-state-config-file=/nonexistent.yaml"}, 1, "reading --custom-resource-state-config-file"},
+		{"render without paths", []string{"render"}, 2, "Usage: gateway-api-metrics-exporter render"},
+		{"render bad spec", []string{"render", "--custom-resource-state-config-file=" + badSpec, dir}, 1, "unknown metric type Histogram"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out := run(t, c.args...)
+			if code != c.code || !strings.Contains(out, c.want) {
+				t.Errorf("exit %d, want %d; output must contain %q:\n%s", code, c.code, c.want, out)
+			}
+		})
+	}
+}
+
+// Flags kube-state-metrics has and we do not apply are accepted, named in a
+// warning, so existing manifests keep working.
+func TestNotApplicableFlagsWarn(t *testing.T) {
+	code, out := run(t, "--resources=pods", "--custom-resource-state-only", "--kubeconfig=/nonexistent")
+	if code != 1 || !strings.Contains(out, "--resources is accepted but not applicable") || !strings.Contains(out, "--custom-resource-state-only is accepted but not applicable") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+}
+
+func TestRenderGolden(t *testing.T) {
+	dir := t.TempDir()
+	obj := filepath.Join(dir, "gw.yaml")
+	if err := os.WriteFile(obj, []byte("apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: ns, creationTimestamp: \"2024-05-16T16:17:38Z\"}\nspec: {gatewayClassName: cls}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out := run(t, "render", obj)
+	want := `gatewayapi_gateway_created{customresource_group="gateway.networking.k8s.io",customresource_kind="Gateway",customresource_version="v1",name="gw",namespace="ns"} 1.715876258e+09`
+	if code != 0 || !strings.Contains(out, want+"\n") {
+		t.Errorf("exit %d, want a line %s in:\n%s", code, want, out)
+	}
+}
