@@ -14,7 +14,7 @@ export KUBE_BIN ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gateway-api-metrics-ex
 BENCH_COUNT   ?= 6
 FUZZ_TIME     ?= 2m
 
-.PHONY: all build kube-bins run-local test test-go test-compat test-deploy test-fuzz bench fuzz docs check-docs vet image clean
+.PHONY: all build kube-bins ksm-bin run-local test test-go test-compat test-deploy test-fuzz bench fuzz docs check-docs vet image clean
 
 all: build
 
@@ -62,10 +62,14 @@ BENCHSTAT := bin/benchstat
 $(BENCHSTAT): hack/tools/go.mod
 	cd hack/tools && $(GO) build -o ../../$(BENCHSTAT) golang.org/x/perf/cmd/benchstat
 
-bench: $(BENCHSTAT)
+ksm-bin:
+	@hack/ksm-bin.sh >/dev/null
+
+bench: $(BENCHSTAT) kube-bins ksm-bin
 	mkdir -p bench
 	( cd compat/ksmdiff && $(GO) test -run '^$$' -bench 'LegacyRender|Memory|WatchScrape' -benchmem -count $(BENCH_COUNT) -timeout 60m . ; \
-	  cd ../.. && $(GO) test -run '^$$' -bench 'Scrape' -benchmem -count $(BENCH_COUNT) -timeout 60m ./pkg/scrape ) | tee bench/new.txt
+	  cd ../.. && $(GO) test -run '^$$' -bench 'Scrape' -benchmem -count $(BENCH_COUNT) -timeout 60m ./pkg/scrape ; \
+	  $(GO) test -run '^$$' -bench 'RealAPIServer' -benchtime 3x -count $(BENCH_COUNT) -timeout 60m ./e2e 2>&1 | grep -v 'exporter: time=' ) | tee bench/new.txt
 	@if [ -f bench/old.txt ]; then $(BENCHSTAT) bench/old.txt bench/new.txt; else $(BENCHSTAT) bench/new.txt; fi
 
 docs:

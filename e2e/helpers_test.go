@@ -88,7 +88,7 @@ func (s *logSink) close() {
 // startExporter runs the exporter with args (flags as on the command line) on
 // loopback ports chosen by the kernel, waits until it serves, and stops it when
 // the test ends.
-func startExporter(t *testing.T, args ...string) *exporter {
+func startExporter(t testing.TB, args ...string) *exporter {
 	t.Helper()
 	all := append([]string{"--host=127.0.0.1", "--port=0", "--telemetry-host=127.0.0.1", "--telemetry-port=0"}, args...)
 	var stderr bytes.Buffer
@@ -394,7 +394,7 @@ func assertHealthLast(t *testing.T, lines []string) {
 
 // ---- objects ----
 
-func ctxFor(t *testing.T) context.Context {
+func ctxFor(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -196,7 +197,7 @@ func stats() (goroutines int, heapMiB float64) {
 
 // createRoutes creates n HTTPRoutes (the benchmark fixture's shape, without
 // status) with 8 workers.
-func createRoutes(t *testing.T, env *testenv.Env, ns string, n int) {
+func createRoutes(t testing.TB, env *testenv.Env, ns string, n int) {
 	t.Helper()
 	if err := env.EnsureNamespace(ctxFor(t), ns); err != nil {
 		t.Fatal(err)
@@ -221,7 +222,7 @@ func createRoutes(t *testing.T, env *testenv.Env, ns string, n int) {
 				delete(md, "resourceVersion")
 				delete(md, "creationTimestamp")
 				md["namespace"] = ns
-				if _, err := routes.Create(ctxFor(t), &unstructured.Unstructured{Object: o}, metav1.CreateOptions{}); err != nil {
+				if _, err := routes.Create(ctxFor(t), &unstructured.Unstructured{Object: o}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 					failed.Store(err)
 					return
 				}

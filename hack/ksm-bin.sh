@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds the real kube-state-metrics v2.20.0 into the cache beside the control
+# plane binaries and prints its path. Used by `make bench` only.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${KSM_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/gateway-api-metrics-exporter/ksm-v2.20.0/kube-state-metrics}
+if [ ! -x "$bin" ]; then
+  mkdir -p "$(dirname "$bin")"
+  echo "ksm-bin: building kube-state-metrics v2.20.0 (a few minutes the first time)" >&2
+  (cd "$here/ksmbin" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/prometheus/common/version.Version=v2.20.0" -o "$bin.tmp" k8s.io/kube-state-metrics/v2)
+  mv "$bin.tmp" "$bin"
+fi
+echo "$bin"
