@@ -167,6 +167,11 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 	}
 	var collector server.Collector
 	if o.Collection == "watch" {
+		for _, k := range plan.Kinds {
+			if k.GVK.Version == "*" || k.GVK.Kind == "*" {
+				return fmt.Errorf("--collection=watch: %s:%d uses a \"*\" version or kind, which only list mode expands", k.File, k.Line)
+			}
+		}
 		dcfg := rest.CopyConfig(cfg)
 		dcfg.QPS, dcfg.Burst = -1, -1
 		dyn, err := dynamic.NewForConfig(dcfg)

@@ -67,7 +67,7 @@ func RenderObjects(plan *spec.Plan, objs []map[string]any, format exposition.For
 		}
 		ki := -1
 		for i, k := range plan.Kinds {
-			if k.GVK.Group == group && k.GVK.Kind == kind {
+			if k.GVK.Group == group && (k.GVK.Kind == kind || k.GVK.Kind == "*") && (k.GVK.Version == version || k.GVK.Version == "*" || ki < 0) {
 				if ki < 0 || k.GVK.Version == version {
 					ki = i
 				}
@@ -77,12 +77,16 @@ func RenderObjects(plan *spec.Plan, objs []map[string]any, format exposition.For
 			unmatched++
 			continue
 		}
-		r := byKey[key{ki, version}]
+		r := byKey[key{ki, version + "/" + kind}]
 		if r == nil {
 			k := plan.Kinds[ki]
 			r = NewRenderer(k, GVK{group, version, kind}, onError)
-			byKey[key{ki, version}] = r
-			srcs = append(srcs, Source{Renderer: r, Plural: PluralOf(k)})
+			byKey[key{ki, version + "/" + kind}] = r
+			plural := PluralOf(k)
+			if k.GVK.Kind == "*" {
+				plural = compat.Pluralize(kind)
+			}
+			srcs = append(srcs, Source{Renderer: r, Plural: plural})
 		}
 		r.Add(o)
 	}

@@ -225,23 +225,41 @@ func (c *Collector) collect(ctx context.Context) *Result {
 	c.ready.Store(true)
 	c.logged.Delete("discovery")
 
+	// One result per resource read: a spec kind with a "*" version or kind
+	// becomes one per served match, as in KSM.
+	planned := res.Kinds
+	res.Kinds = nil
+	for i, kr := range planned {
+		g := kr.Kind.GVK
+		rs := served.Resolve(g.Group, g.Version, g.Kind)
+		if len(rs) == 0 {
+			kr.Err = fmt.Errorf("the API server serves no version of %s.%s", g.Kind, g.Group)
+			kr.NotServed = true
+			c.once("missing/"+g.Group+"/"+g.Kind+"/"+g.Version, "kind not served by the API server (no CRD installed?); it has no gateway_metrics_up series and appears once its CRD is installed", "group", g.Group, "kind", g.Kind, "version", g.Version)
+			res.Kinds = append(res.Kinds, kr)
+			continue
+		}
+		c.logged.Delete("missing/" + g.Group + "/" + g.Kind + "/" + g.Version)
+		for _, r := range rs {
+			if g.Version != "*" && r.Version != g.Version {
+				c.onceInfo("version/"+r.Group+"/"+r.Kind+"/"+r.Version, "spec version not served; reading the preferred served version instead", "kind", r.Kind, "spec_version", g.Version, "read_version", r.Version)
+			}
+			k := kr
+			k.Resource = r
+			res.Kinds = append(res.Kinds, k)
+		}
+		if len(rs) == 1 && g.Version != "*" && g.Kind != "*" {
+			c.lastRead.Store(i, rs[0])
+		}
+	}
+
 	sem := make(chan struct{}, c.opts.Parallel)
 	var wg sync.WaitGroup
 	for i := range res.Kinds {
 		kr := &res.Kinds[i]
-		r, ok := served.Pick(kr.Kind.GVK.Group, kr.Kind.GVK.Version, kr.Kind.GVK.Kind)
-		if !ok {
-			kr.Err = fmt.Errorf("the API server serves no version of %s.%s", kr.Kind.GVK.Kind, kr.Kind.GVK.Group)
-			kr.NotServed = true
-			c.once("missing/"+kr.Kind.GVK.Group+"/"+kr.Kind.GVK.Kind, "kind not served by the API server (no CRD installed?); it has no gateway_metrics_up series and appears once its CRD is installed", "group", kr.Kind.GVK.Group, "kind", kr.Kind.GVK.Kind)
+		if kr.NotServed {
 			continue
 		}
-		c.logged.Delete("missing/" + kr.Kind.GVK.Group + "/" + kr.Kind.GVK.Kind)
-		if r.Version != kr.Kind.GVK.Version {
-			c.onceInfo("version/"+r.Group+"/"+r.Kind+"/"+r.Version, "spec version not served; reading the preferred served version instead", "kind", r.Kind, "spec_version", kr.Kind.GVK.Version, "read_version", r.Version)
-		}
-		kr.Resource = r
-		c.lastRead.Store(i, r)
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():

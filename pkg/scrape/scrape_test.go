@@ -209,3 +209,45 @@ func TestShardsPartitionObjects(t *testing.T) {
 		}
 	}
 }
+
+// A "*" version or kind reads every served match, each with its own
+// customresource_version/_kind and up series, as KSM's discovery does.
+func TestWildcardGVK(t *testing.T) {
+	plan, _, err := spec.Load("t.yaml", []byte(`spec:
+  resources:
+  - groupVersionKind: {group: example.com, version: "*", kind: "*"}
+    metricNamePrefix: any
+    labelsFromPath: {name: [metadata, name]}
+    metrics:
+    - {name: n, help: h, each: {type: Gauge, gauge: {path: [spec, n]}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeLister{
+		served: source.Served{
+			"example.com/Widget": {{Group: "example.com", Version: "v2", Kind: "Widget", Plural: "widgets"}, {Group: "example.com", Version: "v1", Kind: "Widget", Plural: "widgets"}},
+			"example.com/Gadget": {{Group: "example.com", Version: "v1", Kind: "Gadget", Plural: "gadgets"}},
+			"other.io/Thing":     {{Group: "other.io", Version: "v1", Kind: "Thing", Plural: "things"}},
+		},
+		items: map[string][]any{"Widget": {obj("a", 1)}, "Gadget": {obj("c", 3)}, "Thing": {obj("x", 9)}},
+		fail:  map[string]error{},
+	}
+	c := New(plan, f, Options{}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	b := body(t, c)
+	for _, want := range []string{
+		`any_n{customresource_group="example.com",customresource_kind="Gadget",customresource_version="v1",name="c"} 3`,
+		`any_n{customresource_group="example.com",customresource_kind="Widget",customresource_version="v1",name="a"} 1`,
+		`any_n{customresource_group="example.com",customresource_kind="Widget",customresource_version="v2",name="a"} 1`,
+		`gateway_metrics_up{group="example.com",kind="Widget",version="v1"} 1`,
+		`gateway_metrics_up{group="example.com",kind="Widget",version="v2"} 1`,
+		`gateway_metrics_up{group="example.com",kind="Gadget",version="v1"} 1`,
+	} {
+		if !strings.Contains(b, want+"\n") {
+			t.Errorf("missing %s in\n%s", want, b)
+		}
+	}
+	if strings.Contains(b, "other.io") {
+		t.Errorf("another group leaked in:\n%s", b)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
@@ -135,6 +136,31 @@ func (s Served) Pick(group, version, kind string) (Resource, bool) {
 		return rs[0], true
 	}
 	return Resource{}, false
+}
+
+// Resolve is what KSM's discovery does with a configured GVK: "*" as the
+// version or the kind expands to every served match, each read on its own.
+// Without a wildcard it is Pick.
+func (s Served) Resolve(group, version, kind string) []Resource {
+	if version != "*" && kind != "*" {
+		if r, ok := s.Pick(group, version, kind); ok {
+			return []Resource{r}
+		}
+		return nil
+	}
+	var out []Resource
+	for key, rs := range s {
+		if !strings.HasPrefix(key, group+"/") {
+			continue
+		}
+		for _, r := range rs {
+			if (kind == "*" || r.Kind == kind) && (version == "*" || r.Version == version) {
+				out = append(out, r)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Resource) int { return strings.Compare(a.Kind+"/"+a.Version, b.Kind+"/"+b.Version) })
+	return out
 }
 
 // StatusError is a non-2xx answer from the API server.
