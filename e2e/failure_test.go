@@ -128,11 +128,9 @@ current-context: nowhere
 	return kc
 }
 
-// TestAPIServerUnresponsive: an API server that accepts connections and never
-// answers (a hung control plane, a black-holing network) must not hold a
-// scrape past Prometheus' timeout: the answer is a 200 with every kind down,
-// before X-Prometheus-Scrape-Timeout-Seconds runs out.
-func TestAPIServerUnresponsive(t *testing.T) {
+// hangingServer accepts connections and never answers (a hung control plane,
+// a black-holing network); it returns its https:// URL.
+func hangingServer(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +158,15 @@ func TestAPIServerUnresponsive(t *testing.T) {
 			c.Close()
 		}
 	})
-	x := startExporter(t, "--kubeconfig="+writeKubeconfig(t, "https://"+l.Addr().String()))
+	return "https://" + l.Addr().String()
+}
+
+// TestAPIServerUnresponsive: an API server that accepts connections and never
+// answers (a hung control plane, a black-holing network) must not hold a
+// scrape past Prometheus' timeout: the answer is a 200 with every kind down,
+// before X-Prometheus-Scrape-Timeout-Seconds runs out.
+func TestAPIServerUnresponsive(t *testing.T) {
+	x := startExporter(t, "--kubeconfig="+writeKubeconfig(t, hangingServer(t)))
 
 	for i := range 2 { // the second scrape starts while the first discovery still hangs
 		r := x.scrape(t, "X-Prometheus-Scrape-Timeout-Seconds", "3")

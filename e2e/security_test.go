@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -136,34 +135,8 @@ func TestPprofOnlyWhenEnabled(t *testing.T) {
 // TestRequestLimits: a request header over --max-header-bytes is refused,
 // and scrapes beyond --max-concurrent-scrapes get 503 instead of piling up.
 func TestRequestLimits(t *testing.T) {
-	// An API server that accepts connections and never answers keeps the
-	// first scrape in flight.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	x := startExporter(t, "--kubeconfig="+writeKubeconfig(t, "https://"+l.Addr().String()),
+	// An API server that never answers keeps the first scrape in flight.
+	x := startExporter(t, "--kubeconfig="+writeKubeconfig(t, hangingServer(t)),
 		"--max-concurrent-scrapes=1", "--max-header-bytes=4096", "--scrape-timeout=3s")
 
 	big := x.get(t, x.MetricsURL+"/healthz", "X-Big", strings.Repeat("a", 64<<10))
