@@ -63,7 +63,7 @@ func MetricsHandler(c Collector, cfg Config, tel *telemetry.Metrics, log *slog.L
 		}
 		defer res.Release()
 		for _, k := range res.Kinds {
-			if !k.Up && outcome == "complete" {
+			if !k.Up && !k.NotServed && outcome == "complete" {
 				outcome = "partial"
 			}
 		}
