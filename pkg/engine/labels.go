@@ -57,9 +57,31 @@ func (n names) label(prefix, key string) string {
 // addPathLabels is KSM's addPathLabels: star entries expand a map into one
 // label per key, then plain entries; a path that does not resolve adds nothing.
 func (e *evaluator) addPathLabels(obj any, labels []spec.PathLabel, s *labelSet) {
+	// trace[j] is the previous plain label's value after j segments, valid up
+	// to traced: the next label resumes from its shared prefix.
+	var trace [8]any
+	traced := 0
 	for i := range labels {
 		l := &labels[i]
-		v := l.Path.Get(obj)
+		var v any
+		if l.Star {
+			v = l.Path.Get(obj)
+			traced = 0
+		} else {
+			start := 0
+			v = obj
+			if l.Shared > 0 && l.Shared <= traced {
+				start, v = l.Shared, trace[l.Shared]
+			}
+			trace[0] = obj
+			for j := start; j < len(l.Path); j++ {
+				v = l.Path[j].Step(v)
+				if j+1 < len(trace) {
+					trace[j+1] = v
+				}
+			}
+			traced = min(len(l.Path), len(trace)-1)
+		}
 		if l.Star {
 			m, ok := v.(map[string]any)
 			if !ok {

@@ -26,6 +26,9 @@ type Renderer struct {
 	ev      evaluator
 	base    labelSet
 	baseID  int // which family's base labels r.base holds for the current object
+	// baseText holds r.base written out, label j ending at baseEnds[j].
+	baseText []byte
+	baseEnds []int
 	// Duplicates counts samples dropped because another element of the same
 	// object already produced the same series.
 	Duplicates int
@@ -112,7 +115,7 @@ func (r *Renderer) appendFamily(b []byte, f *spec.Family, obj map[string]any) []
 		}
 		prev = s.labels
 		b = append(b, f.Name...)
-		b = appendMerged(b, s.labels, r.base)
+		b = appendMerged(b, s.labels, r.base, r.baseText, r.baseEnds)
 		b = append(b, ' ')
 		b = exposition.AppendFloat(b, s.value)
 		b = append(b, '\n')
@@ -137,33 +140,44 @@ func (r *Renderer) computeBase(f *spec.Family, obj map[string]any) {
 	}
 	r.ev.addPathLabels(obj, f.Base, &r.base)
 	r.base.sort()
+	r.baseText, r.baseEnds = r.baseText[:0], r.baseEnds[:0]
+	for _, l := range r.base {
+		r.baseText = append(r.baseText, l.name...)
+		r.baseText = append(r.baseText, '=', '"')
+		r.baseText = exposition.AppendEscaped(r.baseText, l.value)
+		r.baseText = append(r.baseText, '"', ',')
+		r.baseEnds = append(r.baseEnds, len(r.baseText))
+	}
 }
 
 // appendMerged writes {a ∪ base} sorted by name; on a shared name a wins.
-func appendMerged(b []byte, a, base labelSet) []byte {
+// baseText[j] is base[j] already written as `name="value",`: the base labels
+// repeat in every sample of the object.
+func appendMerged(b []byte, a, base labelSet, baseText []byte, baseEnds []int) []byte {
 	if len(a) == 0 && len(base) == 0 {
 		return b
 	}
 	b = append(b, '{')
 	i, j := 0, 0
 	for i < len(a) || j < len(base) {
-		var l *label
 		switch {
 		case j == len(base) || (i < len(a) && a[i].name < base[j].name):
-			l = &a[i]
-			i++
 		case i == len(a) || base[j].name < a[i].name:
-			l = &base[j]
+			start := 0
+			if j > 0 {
+				start = baseEnds[j-1]
+			}
+			b = append(b, baseText[start:baseEnds[j]]...)
 			j++
+			continue
 		default: // same name: the element's label wins
-			l = &a[i]
-			i++
 			j++
 		}
-		b = append(b, l.name...)
+		b = append(b, a[i].name...)
 		b = append(b, '=', '"')
-		b = exposition.AppendEscaped(b, l.value)
+		b = exposition.AppendEscaped(b, a[i].value)
 		b = append(b, '"', ',')
+		i++
 	}
 	b[len(b)-1] = '}'
 	return b
@@ -201,6 +215,10 @@ func (r *Renderer) AppendTo(dst []byte, format exposition.Format, seen map[strin
 	return buf.Bytes()
 }
 
+// KeepRaw turns off compression of large families: for renderers that
+// never hold many objects, and to measure rendering on its own.
+func (r *Renderer) KeepRaw() { r.raw = true }
+
 // RenderOne renders a single object on its own and returns its families'
 // bytes in one buffer, family i ending at ends[i]: what watch mode keeps per
 // object, so that a scrape only copies bytes.
@@ -228,7 +246,7 @@ func (r *Renderer) AddRendered(blob []byte, ends []int32) {
 	for i := range r.bufs {
 		r.bufs[i] = append(r.bufs[i], blob[start:ends[i]]...)
 		start = ends[i]
-		if len(r.bufs[i]) >= chunk {
+		if len(r.bufs[i]) >= chunk && !r.raw {
 			r.zs[i].write(r.bufs[i])
 			r.bufs[i] = r.bufs[i][:0]
 		}

@@ -152,3 +152,11 @@ func (s *Segment) IsIndex() bool { return s.isIndex }
 
 // EqKey returns k for a "k=v" segment.
 func (s *Segment) EqKey() (string, bool) { return s.eqKey, s.hasEq }
+
+// Step applies one segment to v (nil in, nil out).
+func (s *Segment) Step(v any) any {
+	if v == nil {
+		return nil
+	}
+	return s.step(v)
+}

@@ -76,6 +76,10 @@ type PathLabel struct {
 	Star   bool
 	Path   Path
 	RawKey string
+	// Shared is how many leading segments Path has in common with the path
+	// of the label before it, so an evaluator can resume from there (labels
+	// under one parent, such as parentRef.*, walk the parent once).
+	Shared int
 }
 
 // Each is the per-element part of a family.
@@ -298,6 +302,14 @@ func compileLabels(in map[string][]string) ([]PathLabel, error) {
 	}
 	sort.Slice(stars, func(i, j int) bool { return stars[i].RawKey < stars[j].RawKey })
 	sort.Slice(plain, func(i, j int) bool { return plain[i].RawKey < plain[j].RawKey })
+	for i := 1; i < len(plain); i++ {
+		a, b := plain[i-1].Path, plain[i].Path
+		n := 0
+		for n < len(a) && n < len(b) && a[n].Raw == b[n].Raw {
+			n++
+		}
+		plain[i].Shared = n
+	}
 	return append(stars, plain...), nil
 }
 
