@@ -40,7 +40,7 @@ type Observer interface {
 type Options struct {
 	Namespaces       []string // empty: all
 	DeniedNamespaces []string
-	Shard, Shards    func() (int, int) // KSM-compatible sharding by UID; nil: no sharding
+	Shard            func() (shard, total int) // KSM-compatible sharding by UID; nil: none
 	Parallel         int               // kinds listed at once
 }
 
