@@ -41,7 +41,7 @@ type Options struct {
 	Namespaces       []string // empty: all
 	DeniedNamespaces []string
 	Shard            func() (shard, total int) // KSM-compatible sharding by UID; nil: none
-	Parallel         int               // kinds listed at once
+	Parallel         int                       // kinds listed at once
 }
 
 // Collector collects the kinds of a plan.
