@@ -9,10 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,112 +21,35 @@ import (
 	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/app"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
 )
 
 // ---- the exporter under test ----
 
-// exporter is one exporter started in-process with app.Run.
+// exporter is one exporter started in-process (internal/harness), with an
+// HTTP client that shows the raw Content-Encoding.
 type exporter struct {
-	MetricsURL   string // http://127.0.0.1:PORT, the main port
-	TelemetryURL string // http://127.0.0.1:PORT, the telemetry port
-	client       *http.Client
-	sink         *logSink
+	*harness.Exporter
+	client *http.Client
 }
 
 // logLines returns the exporter's log lines so far that contain substr.
-func (x *exporter) logLines(substr string) []string {
-	x.sink.mu.Lock()
-	defer x.sink.mu.Unlock()
-	var out []string
-	for _, l := range x.sink.lines {
-		if strings.Contains(l, substr) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-// logSink receives the exporter's log: it forwards lines to t.Log while the
-// test runs, and picks the bound addresses out of the "serving" line (the
-// exporter listens on port 0, so no port can be taken by someone else between
-// picking and binding).
-type logSink struct {
-	mu    sync.Mutex
-	t     testing.TB
-	done  bool
-	sent  bool
-	addr  chan [2]string
-	lines []string
-}
-
-var servingRE = regexp.MustCompile(`msg=serving .*\bmetrics=(\S+) telemetry=(\S+)`)
-
-func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.sent {
-		if m := servingRE.FindSubmatch(p); m != nil {
-			s.sent = true
-			s.addr <- [2]string{string(m[1]), string(m[2])}
-		}
-	}
-	s.lines = append(s.lines, string(bytes.TrimRight(p, "\n")))
-	if !s.done {
-		s.t.Logf("exporter: %s", bytes.TrimRight(p, "\n"))
-	}
-	return len(p), nil
-}
-
-func (s *logSink) close() {
-	s.mu.Lock()
-	s.done = true
-	s.mu.Unlock()
-}
+func (x *exporter) logLines(substr string) []string { return x.LogLines(substr) }
 
 // startExporter runs the exporter with args (flags as on the command line) on
 // loopback ports chosen by the kernel, waits until it serves, and stops it when
 // the test ends.
 func startExporter(t testing.TB, args ...string) *exporter {
 	t.Helper()
-	all := append([]string{"--host=127.0.0.1", "--port=0", "--telemetry-host=127.0.0.1", "--telemetry-port=0"}, args...)
-	var stderr bytes.Buffer
-	opts, err := app.Parse(all, &stderr)
-	if err != nil {
-		t.Fatalf("app.Parse(%q): %v\n%s", all, err, stderr.String())
+	x := &exporter{
+		Exporter: harness.Start(t, "exporter", append(slices.Clone(harness.LoopbackArgs), args...)...),
+		client: &http.Client{
+			Timeout:   60 * time.Second,
+			Transport: &http.Transport{DisableCompression: true}, // see the raw Content-Encoding
+		},
 	}
-	sink := &logSink{t: t, addr: make(chan [2]string, 1)}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- app.Run(ctx, opts, app.NewLogger(sink, 0)) }()
-
-	x := &exporter{sink: sink, client: &http.Client{
-		Timeout:   60 * time.Second,
-		Transport: &http.Transport{DisableCompression: true}, // see the raw Content-Encoding
-	}}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-errc:
-			if err != nil {
-				t.Errorf("app.Run returned %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("exporter did not stop within 15s of its context ending")
-		}
-		x.client.CloseIdleConnections()
-		sink.close()
-	})
-	select {
-	case a := <-sink.addr:
-		x.MetricsURL, x.TelemetryURL = "http://"+a[0], "http://"+a[1]
-	case err := <-errc:
-		cancel()
-		t.Fatalf("app.Run(%q) returned before serving: %v", all, err)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("exporter did not log its addresses within 30s")
-	}
+	t.Cleanup(x.client.CloseIdleConnections)
 	return x
 }
 

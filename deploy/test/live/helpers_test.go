@@ -2,7 +2,6 @@ package live
 
 import (
 	"bytes"
-	"context"
 	_ "embed"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -24,8 +22,8 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/test/render"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
 	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
-	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/app"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
 )
@@ -69,86 +67,17 @@ func defaultPlan(t testing.TB) *spec.Plan {
 
 // ---- the exporter, in-process ----
 
-// exporter is one exporter started in-process with app.Run.
-type exporter struct {
-	MetricsURL   string // http://127.0.0.1:PORT, the main port
-	TelemetryURL string // http://127.0.0.1:PORT, the telemetry port
-	Options      *app.Options
-}
-
-// logSink forwards the exporter's log to t.Log while the test runs and picks
-// the bound addresses out of the "serving" line.
-type logSink struct {
-	mu   sync.Mutex
-	t    testing.TB
-	name string
-	done bool
-	sent bool
-	addr chan [2]string
-}
-
-var servingRE = regexp.MustCompile(`msg=serving .*\bmetrics=(\S+) telemetry=(\S+)`)
-
-func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.sent {
-		if m := servingRE.FindSubmatch(p); m != nil {
-			s.sent = true
-			s.addr <- [2]string{string(m[1]), string(m[2])}
-		}
-	}
-	if !s.done {
-		s.t.Logf("%s: %s", s.name, bytes.TrimRight(p, "\n"))
-	}
-	return len(p), nil
-}
-
-func (s *logSink) close() {
-	s.mu.Lock()
-	s.done = true
-	s.mu.Unlock()
-}
+// exporter is one exporter started in-process (internal/harness).
+type exporter struct{ *harness.Exporter }
 
 // loopbackArgs make the exporter listen on kernel-chosen loopback ports.
-var loopbackArgs = []string{"--host=127.0.0.1", "--port=0", "--telemetry-host=127.0.0.1", "--telemetry-port=0"}
+var loopbackArgs = harness.LoopbackArgs
 
-// startExporter runs app.Parse(args) and app.Run with exactly args, waits
-// until it serves and stops it when the test ends. args must bind port 0 (or
-// free ports) on loopback; the addresses are read from the "serving" log line.
+// startExporter runs app.Parse(args) and app.Run with exactly args (which must
+// bind loopback port 0), waits until it serves and stops it when the test ends.
 func startExporter(t testing.TB, name string, args ...string) *exporter {
 	t.Helper()
-	var stderr bytes.Buffer
-	opts, err := app.Parse(args, &stderr)
-	if err != nil {
-		t.Fatalf("app.Parse(%q): %v\n%s", args, err, stderr.String())
-	}
-	sink := &logSink{t: t, name: name, addr: make(chan [2]string, 1)}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- app.Run(ctx, opts, app.NewLogger(sink, 0)) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-errc:
-			if err != nil {
-				t.Errorf("%s: app.Run returned %v", name, err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("%s: exporter did not stop within 15s of its context ending", name)
-		}
-		sink.close()
-	})
-	x := &exporter{Options: opts}
-	select {
-	case a := <-sink.addr:
-		x.MetricsURL, x.TelemetryURL = "http://"+a[0], "http://"+a[1]
-	case err := <-errc:
-		t.Fatalf("%s: app.Run(%q) returned before serving: %v", name, args, err)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%s: exporter did not log its addresses within 30s", name)
-	}
-	return x
+	return &exporter{harness.Start(t, name, args...)}
 }
 
 var httpClient = &http.Client{Timeout: 60 * time.Second}
