@@ -23,7 +23,7 @@ import (
 
 // legacyHTTPRouteSpec is metrics-spec/httproute.yaml without the families
 // kube-state-metrics cannot express: the legacy families both engines render.
-func legacyHTTPRouteSpec(b *testing.B) []byte {
+func legacyHTTPRouteSpec(b interface{ Fatal(...any) }) []byte {
 	data, err := os.ReadFile("../../metrics-spec/httproute.yaml")
 	if err != nil {
 		b.Fatal(err)

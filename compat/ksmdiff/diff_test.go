@@ -19,14 +19,25 @@ const (
 	omAccept   = "application/openmetrics-text;version=1.0.0"
 )
 
-// shared is the project's shared/ folder, beside the clone.
+// sharedDir is the project's shared/ folder, beside the clone (SHARED_DIR
+// overrides); hasShared says whether its reference data is there.
+func sharedDir() string {
+	if dir := os.Getenv("SHARED_DIR"); dir != "" {
+		return dir
+	}
+	return filepath.Join("..", "..", "..", "shared")
+}
+
+func hasShared() bool {
+	_, err := os.Stat(filepath.Join(sharedDir(), "anchors"))
+	return err == nil
+}
+
+// shared returns sharedDir, or skips the test when its data is absent.
 func shared(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("SHARED_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "anchors")); err != nil {
+	dir := sharedDir()
+	if !hasShared() {
 		t.Skipf("skipping: the shared reference data (%s) is not beside this clone; set SHARED_DIR to run against it", dir)
 	}
 	return dir

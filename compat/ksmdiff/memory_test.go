@@ -116,7 +116,7 @@ func memoryChild(t interface{ Fatal(...any) }, mode string) {
 	case "ksm":
 		// What a KSM reflector does: decode every page as unstructured, then
 		// render each object into the store, which keeps the bytes.
-		config := legacyHTTPRouteSpecFor(t)
+		config := legacyHTTPRouteSpec(t)
 		o, err := NewOracle(config)
 		if err != nil {
 			t.Fatal(err)
@@ -148,18 +148,6 @@ type routesOnly struct{ *source.Client }
 
 func (routesOnly) Discover(map[string]bool) (source.Served, error) {
 	return source.Served{"gateway.networking.k8s.io/HTTPRoute": {{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute", Plural: "httproutes", Namespaced: true}}}, nil
-}
-
-func legacyHTTPRouteSpecFor(t interface{ Fatal(...any) }) []byte {
-	data, err := os.ReadFile("../../metrics-spec/httproute.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(data)
-	if i := strings.Index(s, "      # new:"); i > 0 {
-		s = s[:i]
-	}
-	return []byte(s)
 }
 
 func child(b *testing.B, mode string) map[string]float64 {

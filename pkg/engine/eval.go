@@ -177,9 +177,11 @@ func (e *evaluator) info(f *spec.Family, v any) {
 	case map[string]any:
 		// KSM adds one sample per entry that yields labels of its own (in map
 		// order: every info sample has the value 1, so order cannot matter)...
+		// A non-empty path cannot resolve on a scalar entry: it has no labels.
+		skipScalars := each.LabelFromKey == "" && !hasEmptyPath(each.Labels)
 		for key, entry := range it {
-			if each.LabelFromKey == "" && !container(entry) && !hasEmptyPath(each.Labels) {
-				continue // a non-empty path cannot resolve on a scalar: no labels
+			if skipScalars && !container(entry) {
+				continue
 			}
 			s := e.add()
 			s.value = 1
