@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,18 +40,24 @@ func render(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
 	}
-	objs, err := objects.ReadAll(fs.Args()...)
-	if err != nil {
+	format, _ := exposition.NegotiateAccept(*accept)
+	errs := newErrorLog(logger)
+	// Objects are decoded one at a time through their kind's projection, as
+	// a scrape decodes a LIST page, and dropped once rendered.
+	off := engine.NewOffline(plan, errs.report)
+	if err := objects.Stream(fs.Args(), off.AddJSON); err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
 	}
-	format, _ := exposition.NegotiateAccept(*accept)
-	errs := newErrorLog(logger)
-	body, unmatched := engine.RenderObjects(plan, objs, format, errs.report)
-	if unmatched > 0 {
-		logger.Info("objects whose group and kind no spec entry names were skipped", "count", unmatched)
+	if off.Unmatched > 0 {
+		logger.Info("objects whose group and kind no spec entry names were skipped", "count", off.Unmatched)
 	}
-	if _, err := stdout.Write(body); err != nil {
+	out := bufio.NewWriterSize(stdout, 64<<10)
+	err = off.WriteTo(out, format)
+	if err == nil {
+		err = out.Flush()
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
 	}

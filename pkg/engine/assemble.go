@@ -2,11 +2,13 @@ package engine
 
 import (
 	"bytes"
+	"io"
 	"slices"
 	"strings"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/compat"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
 
@@ -48,55 +50,128 @@ func PluralOf(k *spec.Kind) string {
 	return compat.Pluralize(k.GVK.Kind)
 }
 
-// RenderObjects renders objects read from files (no cluster): each object is
+// RenderObjects renders objects read from files (no cluster); see Offline.
+func RenderObjects(plan *spec.Plan, objs []map[string]any, format exposition.Format, onError func(*spec.Family, error)) (body []byte, unmatched int) {
+	o := NewOffline(plan, onError)
+	for _, obj := range objs {
+		o.Add(obj)
+	}
+	var buf bytes.Buffer
+	_ = o.WriteTo(&buf, format)
+	return buf.Bytes(), o.Unmatched
+}
+
+// Offline renders objects read from files rather than listed: each object is
 // matched to a spec kind by group and kind, preferring the spec entry with the
 // object's version; its customresource_version is the version it was read at.
-func RenderObjects(plan *spec.Plan, objs []map[string]any, format exposition.Format, onError func(*spec.Family, error)) (body []byte, unmatched int) {
-	type key struct {
-		kind    int
-		version string
+// Objects are rendered as they are added and not kept.
+type Offline struct {
+	plan    *spec.Plan
+	onError func(*spec.Family, error)
+	byKey   map[offlineKey]offlineKind
+	srcs    []Source
+	fields  map[int]*objects.Fields // each kind's projection, made when first needed
+	// Unmatched counts the objects no spec kind names.
+	Unmatched int
+}
+
+type offlineKey struct {
+	kind    int
+	version string
+}
+
+type offlineKind struct {
+	r      *Renderer
+	fields *objects.Fields
+}
+
+// NewOffline makes an offline renderer for a plan.
+func NewOffline(plan *spec.Plan, onError func(*spec.Family, error)) *Offline {
+	return &Offline{plan: plan, onError: onError, byKey: map[offlineKey]offlineKind{}, fields: map[int]*objects.Fields{}}
+}
+
+// Add renders a decoded object.
+func (o *Offline) Add(obj map[string]any) {
+	if k := o.kind(obj); k.r != nil {
+		k.r.Add(obj)
 	}
-	byKey := map[key]*Renderer{}
-	var srcs []Source
-	for _, o := range objs {
-		apiVersion, _ := o["apiVersion"].(string)
-		kind, _ := o["kind"].(string)
-		group, version := "", apiVersion
-		if i := strings.LastIndexByte(apiVersion, '/'); i >= 0 {
-			group, version = apiVersion[:i], apiVersion[i+1:]
-		}
-		ki := -1
-		for i, k := range plan.Kinds {
-			if k.GVK.Group == group && (k.GVK.Kind == kind || k.GVK.Kind == "*") && (k.GVK.Version == version || k.GVK.Version == "*" || ki < 0) {
-				if ki < 0 || k.GVK.Version == version {
-					ki = i
-				}
+}
+
+// head is what matching an object to a kind reads.
+var head = func() *objects.Fields {
+	f := &objects.Fields{}
+	f.Child("apiVersion").All = true
+	f.Child("kind").All = true
+	return f
+}()
+
+// AddJSON renders one object from its JSON text, decoding only what its kind's
+// families can observe (as a scrape does), so that rendering a large dump
+// never holds more than one object decoded.
+func (o *Offline) AddJSON(raw []byte) error {
+	h, err := objects.DecodeProjected(raw, head)
+	if err != nil {
+		return err
+	}
+	m, _ := h.(map[string]any)
+	k := o.kind(m)
+	if k.r == nil {
+		return nil
+	}
+	obj, err := objects.DecodeProjected(raw, k.fields)
+	if err != nil {
+		return err
+	}
+	k.r.Add(obj.(map[string]any))
+	return nil
+}
+
+// kind finds (or makes) the renderer for an object's kind and version; none
+// when no spec kind names it.
+func (o *Offline) kind(obj map[string]any) offlineKind {
+	apiVersion, _ := obj["apiVersion"].(string)
+	kind, _ := obj["kind"].(string)
+	group, version := "", apiVersion
+	if i := strings.LastIndexByte(apiVersion, '/'); i >= 0 {
+		group, version = apiVersion[:i], apiVersion[i+1:]
+	}
+	ki := -1
+	for i, k := range o.plan.Kinds {
+		if k.GVK.Group == group && (k.GVK.Kind == kind || k.GVK.Kind == "*") && (k.GVK.Version == version || k.GVK.Version == "*" || ki < 0) {
+			if ki < 0 || k.GVK.Version == version {
+				ki = i
 			}
 		}
-		if ki < 0 {
-			unmatched++
-			continue
-		}
-		r := byKey[key{ki, version + "/" + kind}]
-		if r == nil {
-			k := plan.Kinds[ki]
-			r = NewRenderer(k, GVK{group, version, kind}, onError)
-			byKey[key{ki, version + "/" + kind}] = r
-			plural := PluralOf(k)
-			if k.GVK.Kind == "*" {
-				plural = compat.Pluralize(kind)
-			}
-			srcs = append(srcs, Source{Renderer: r, Plural: plural})
-		}
-		r.Add(o)
 	}
-	SortSources(srcs)
-	var buf bytes.Buffer
-	w := NewBodyWriter(&buf, false)
-	Assemble(w, srcs, format)
+	if ki < 0 {
+		o.Unmatched++
+		return offlineKind{}
+	}
+	key := offlineKey{ki, version + "/" + kind}
+	ok, found := o.byKey[key]
+	if !found {
+		k := o.plan.Kinds[ki]
+		if o.fields[ki] == nil {
+			o.fields[ki] = Projection(k)
+		}
+		ok = offlineKind{r: NewRenderer(k, GVK{group, version, kind}, o.onError), fields: o.fields[ki]}
+		o.byKey[key] = ok
+		plural := PluralOf(k)
+		if k.GVK.Kind == "*" {
+			plural = compat.Pluralize(kind)
+		}
+		o.srcs = append(o.srcs, Source{Renderer: ok.r, Plural: plural})
+	}
+	return ok
+}
+
+// WriteTo writes the whole body, in kube-state-metrics' order.
+func (o *Offline) WriteTo(out io.Writer, format exposition.Format) error {
+	SortSources(o.srcs)
+	w := NewBodyWriter(out, false)
+	Assemble(w, o.srcs, format)
 	if format == exposition.OpenMetrics {
 		_, _ = w.Write([]byte(exposition.EOF))
 	}
-	_ = w.Close()
-	return buf.Bytes(), unmatched
+	return w.Close()
 }
