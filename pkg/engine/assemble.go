@@ -71,6 +71,7 @@ type Offline struct {
 	byKey   map[offlineKey]offlineKind
 	srcs    []Source
 	fields  map[int]*objects.Fields // each kind's projection, made when first needed
+	dec     objects.Decoder
 	// Unmatched counts the objects no spec kind names.
 	Unmatched int
 }
@@ -92,33 +93,26 @@ func NewOffline(plan *spec.Plan, onError func(*spec.Family, error)) *Offline {
 
 // Add renders a decoded object.
 func (o *Offline) Add(obj map[string]any) {
-	if k := o.kind(obj); k.r != nil {
+	apiVersion, _ := obj["apiVersion"].(string)
+	kind, _ := obj["kind"].(string)
+	if k := o.kind(apiVersion, kind); k.r != nil {
 		k.r.Add(obj)
 	}
 }
-
-// head is what matching an object to a kind reads.
-var head = func() *objects.Fields {
-	f := &objects.Fields{}
-	f.Child("apiVersion").All = true
-	f.Child("kind").All = true
-	return f
-}()
 
 // AddJSON renders one object from its JSON text, decoding only what its kind's
 // families can observe (as a scrape does), so that rendering a large dump
 // never holds more than one object decoded.
 func (o *Offline) AddJSON(raw []byte) error {
-	h, err := objects.DecodeProjected(raw, head)
+	apiVersion, kind, err := objects.Head(raw)
 	if err != nil {
 		return err
 	}
-	m, _ := h.(map[string]any)
-	k := o.kind(m)
+	k := o.kind(apiVersion, kind)
 	if k.r == nil {
 		return nil
 	}
-	obj, err := objects.DecodeProjected(raw, k.fields)
+	obj, err := o.dec.Decode(raw, k.fields)
 	if err != nil {
 		return err
 	}
@@ -128,9 +122,7 @@ func (o *Offline) AddJSON(raw []byte) error {
 
 // kind finds (or makes) the renderer for an object's kind and version; none
 // when no spec kind names it.
-func (o *Offline) kind(obj map[string]any) offlineKind {
-	apiVersion, _ := obj["apiVersion"].(string)
-	kind, _ := obj["kind"].(string)
+func (o *Offline) kind(apiVersion, kind string) offlineKind {
 	group, version := "", apiVersion
 	if i := strings.LastIndexByte(apiVersion, '/'); i >= 0 {
 		group, version = apiVersion[:i], apiVersion[i+1:]

@@ -27,7 +27,7 @@ func Projection(k *spec.Kind) *objects.Fields {
 			each(n, f)
 		}
 	}
-	return root
+	return root.Compile()
 }
 
 // each adds what evaluating the per-element part of f at node n reads: n is

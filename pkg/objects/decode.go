@@ -1,6 +1,7 @@
 package objects
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -16,6 +17,38 @@ type Fields struct {
 	Children map[string]*Fields
 	// Any applies to every key of a map, in addition to Children[key].
 	Any *Fields
+	// folded: Any is already merged into every Children entry (Compile).
+	folded bool
+}
+
+// Compile returns f with Any folded into the named children, all the way
+// down, so that decoding never merges projections key by key (the families
+// over a list of conditions name the same keys for every element). The result
+// must not be changed.
+func (f *Fields) Compile() *Fields {
+	return compile(f, map[*Fields]*Fields{})
+}
+
+func compile(f *Fields, done map[*Fields]*Fields) *Fields {
+	if f == nil || f.All {
+		return f
+	}
+	if c, ok := done[f]; ok {
+		return c
+	}
+	out := &Fields{folded: true}
+	done[f] = out
+	out.Any = compile(f.Any, done)
+	if len(f.Children) > 0 {
+		out.Children = make(map[string]*Fields, len(f.Children))
+		for k, c := range f.Children {
+			if f.Any != nil {
+				c = merge(c, f.Any)
+			}
+			out.Children[k] = compile(c, done)
+		}
+	}
+	return out
 }
 
 // Child returns (creating) the Fields for key.
@@ -45,6 +78,8 @@ func (f *Fields) lookup(key []byte) *Fields {
 	}
 	c := f.Children[string(key)] // no allocation: compiler-recognised conversion
 	switch {
+	case f.folded && c != nil:
+		return c
 	case c == nil:
 		return f.Any
 	case f.Any == nil:
@@ -53,8 +88,8 @@ func (f *Fields) lookup(key []byte) *Fields {
 	return merge(c, f.Any)
 }
 
-// merge combines two projections; it is only reached for a key that both a
-// named and an Any projection select, which is rare, so it is not cached.
+// merge combines two projections; Compile does it once per key, so that
+// decoding only reaches it for projections that were not compiled.
 func merge(a, b *Fields) *Fields {
 	if a.All || b.All {
 		return &Fields{All: true}
@@ -87,7 +122,78 @@ func merge(a, b *Fields) *Fields {
 // Everything else is skipped without being decoded, which is most of a
 // Kubernetes object for a typical spec.
 func DecodeProjected(data []byte, f *Fields) (any, error) {
+	var dd Decoder
+	return dd.Decode(data, f)
+}
+
+// Head returns the apiVersion and kind of an object's JSON text, reading its
+// members only up to both (Kubernetes writes them first) and skipping the
+// values of any before them.
+func Head(data []byte) (apiVersion, kind string, err error) {
 	d := decoder{data: data}
+	d.ws()
+	if d.i >= len(d.data) || d.data[d.i] != '{' {
+		return "", "", d.errorf("not an object")
+	}
+	d.i++
+	found := 0
+	for found < 2 {
+		d.ws()
+		if d.i >= len(d.data) {
+			return "", "", errEOF
+		}
+		switch d.data[d.i] {
+		case '}':
+			return apiVersion, kind, nil
+		case ',':
+			d.i++
+			d.ws()
+		}
+		if d.i >= len(d.data) || d.data[d.i] != '"' {
+			return "", "", d.errorf("expected an object key")
+		}
+		key, _, err := d.rawString()
+		if err != nil {
+			return "", "", err
+		}
+		d.ws()
+		if d.i >= len(d.data) || d.data[d.i] != ':' {
+			return "", "", d.errorf("expected ':'")
+		}
+		d.i++
+		d.ws()
+		var dst *string
+		switch string(key) {
+		case "apiVersion":
+			dst = &apiVersion
+		case "kind":
+			dst = &kind
+		}
+		if dst == nil || d.i >= len(d.data) || d.data[d.i] != '"' {
+			if err := d.skip(); err != nil {
+				return "", "", err
+			}
+			continue
+		}
+		v, err := d.str()
+		if err != nil {
+			return "", "", err
+		}
+		*dst = v.(string)
+		found++
+	}
+	return apiVersion, kind, nil
+}
+
+// A Decoder decodes document after document as DecodeProjected does, sharing
+// its interned strings between them: objects read one at a time repeat their
+// condition types, kinds and controller names as much as a LIST page does.
+type Decoder struct{ intern map[string]string }
+
+// Decode is DecodeProjected.
+func (dd *Decoder) Decode(data []byte, f *Fields) (any, error) {
+	d := decoder{data: data, intern: dd.intern}
+	defer func() { dd.intern = d.intern }()
 	d.ws()
 	v, err := d.value(f)
 	if err != nil {
@@ -277,22 +383,44 @@ func (d *decoder) rawString() ([]byte, bool, error) {
 	d.i++ // "
 	start := d.i
 	escaped := false
-	for d.i < len(d.data) {
-		switch c := d.data[d.i]; {
-		case c == '"':
-			s := d.data[start:d.i]
-			d.i++
-			return s, escaped, nil
-		case c == '\\':
+	for {
+		// Jump from escape to escape to the closing quote: strings are most
+		// of what is skipped.
+		rest := d.data[d.i:]
+		q := bytes.IndexByte(rest, '"')
+		if q < 0 {
+			return nil, false, errEOF
+		}
+		seg := rest[:q]
+		if bs := bytes.IndexByte(seg, '\\'); bs >= 0 {
+			if err := d.plain(seg[:bs]); err != nil {
+				return nil, false, err
+			}
 			escaped = true
-			d.i += 2
-		case c < 0x20:
-			return nil, false, d.errorf("control character in string")
-		default:
-			d.i++
+			d.i += bs + 2
+			if d.i > len(d.data) {
+				return nil, false, errEOF
+			}
+			continue
+		}
+		if err := d.plain(seg); err != nil {
+			return nil, false, err
+		}
+		d.i += q
+		s := d.data[start:d.i]
+		d.i++
+		return s, escaped, nil
+	}
+}
+
+// plain refuses control characters, which JSON does not allow in strings.
+func (d *decoder) plain(seg []byte) error {
+	for _, c := range seg {
+		if c < 0x20 {
+			return d.errorf("control character in string")
 		}
 	}
-	return nil, false, errEOF
+	return nil
 }
 
 func (d *decoder) str() (any, error) {

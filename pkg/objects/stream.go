@@ -144,6 +144,15 @@ func isList(head any) bool {
 // (this path decodes the list whole; the scanner streams top-level lists
 // without it), anything else not at all.
 func emit(js []byte, fn func(raw []byte) error) error {
+	if !bytes.Contains(js, []byte(`"items"`)) {
+		// Not a list (whatever else it is, the receiver decodes it): the
+		// common case, decided without decoding anything.
+		if t := bytes.TrimLeft(js, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+			_, err := DecodeJSON(js) // skipped, once it proves to be JSON
+			return err
+		}
+		return fn(js)
+	}
 	head, err := DecodeProjected(js, listHead)
 	if err != nil {
 		return err
@@ -216,11 +225,17 @@ func (s *scanner) value(c byte) ([]byte, error) {
 			chunk, _ = s.r.Peek(s.r.Buffered())
 			n := 0
 			for n < len(chunk) && depth > 0 {
-				b := chunk[n]
-				n++
 				if inString {
-					switch b {
-					case '\\':
+					// Strings are most of an object: jump to the next quote
+					// or backslash rather than looking at every byte.
+					rest := chunk[n:]
+					q := bytes.IndexByte(rest, '"')
+					upto := rest
+					if q >= 0 {
+						upto = rest[:q]
+					}
+					if bs := bytes.IndexByte(upto, '\\'); bs >= 0 {
+						n += bs + 1
 						if n == len(chunk) {
 							// The escaped byte is in the next chunk: take
 							// this one without the backslash and re-read.
@@ -228,11 +243,18 @@ func (s *scanner) value(c byte) ([]byte, error) {
 							goto flush
 						}
 						n++
-					case '"':
-						inString = false
+						continue
 					}
+					if q < 0 {
+						n = len(chunk)
+						continue
+					}
+					n += q + 1
+					inString = false
 					continue
 				}
+				b := chunk[n]
+				n++
 				switch b {
 				case '"':
 					inString = true

@@ -55,7 +55,8 @@ func TestStreamRefusesBadInput(t *testing.T) {
 		`{"kind":"List","items":[{"a":}]}`, // an item that is not JSON
 		`["unterminated`,
 	} {
-		err := StreamReader(strings.NewReader(in), func([]byte) error { return nil })
+		// As every receiver does, the object is decoded: Stream only cuts.
+		err := StreamReader(strings.NewReader(in), func(raw []byte) error { _, err := DecodeJSON(raw); return err })
 		if err == nil {
 			t.Errorf("%s: no error", in)
 		}
@@ -99,4 +100,73 @@ func TestParseLargeList(t *testing.T) {
 	if objs[2999]["pad"] != strings.Repeat("p", 2999%200) {
 		t.Errorf("last object: %v", objs[2999])
 	}
+}
+
+// Head reads the apiVersion and kind wherever they stand, and stops once it
+// has both.
+func TestHead(t *testing.T) {
+	for in, want := range map[string][2]string{
+		`{"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute","spec":{"x":[1,2]}}`:      {"gateway.networking.k8s.io/v1", "HTTPRoute"},
+		`{"metadata":{"name":"a","labels":{"kind":"x"}},"kind":"A","status":{},"apiVersion":"v1"}`: {"v1", "A"},
+		`{"kind":"A"}`:                   {"", "A"},
+		`{}`:                             {"", ""},
+		`{"apiVersion":1,"kind":"A"}`:    {"", "A"},
+		`{"kind":"A","apiVersion":"v1",`: {"v1", "A"}, // stops before the damage; the full decode finds it
+	} {
+		av, k, err := Head([]byte(in))
+		if err != nil || av != want[0] || k != want[1] {
+			t.Errorf("%s: %q %q %v, want %q", in, av, k, err, want)
+		}
+	}
+	for _, in := range []string{`[]`, `{"kind"`, `{"a":}`, `{"a" 1}`} {
+		if _, _, err := Head([]byte(in)); err == nil {
+			t.Errorf("%s: no error", in)
+		}
+	}
+}
+
+// FuzzStream: for any one JSON value, streaming reads the same objects as
+// decoding it whole and expanding its lists (Flatten), as Parse did before
+// it streamed, except that an object
+// with a top-level items array which is not a list is refused.
+func FuzzStream(f *testing.F) {
+	for _, s := range []string{
+		`{"kind":"List","items":[{"a":"\"}]"},{"kind":"List","items":[{"b":1}]}]}`, `[{"a":1},2,[{"b":"\\"}]]`,
+		`{"apiVersion":"v1","items":[],"kind":"FooList"}`, `{"kind":"X","items":[1]}`, `{"items":{"a":[1]}}`, `"s"`, `{"a":"\u00e9\ud83d\ude80"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || (t[0] != '{' && t[0] != '[') {
+			return // anything else is read as YAML
+		}
+		v, err := DecodeJSON(data)
+		if err != nil {
+			return
+		}
+		var want []Object
+		switch v := v.(type) {
+		case []any:
+			for _, e := range v {
+				want = append(want, Flatten(e)...)
+			}
+		default:
+			want = Flatten(v)
+		}
+		got, err := Parse(data)
+		if m, ok := v.(map[string]any); ok {
+			if _, isArray := m["items"].([]any); isArray && !isList(m) {
+				if err == nil {
+					t.Fatalf("%q: an object with items that is not a list was not refused", data)
+				}
+				return
+			}
+		}
+		if err != nil {
+			t.Fatalf("%q decodes whole but not streamed: %v", data, err)
+		}
+		if len(got) != len(want) || (len(got) > 0 && !reflect.DeepEqual(got, want)) {
+			t.Fatalf("%q:\nstreamed %#v\nwhole    %#v", data, got, want)
+		}
+	})
 }
