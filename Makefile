@@ -67,7 +67,7 @@ ksm-bin:
 
 bench: $(BENCHSTAT) kube-bins ksm-bin
 	mkdir -p bench
-	( cd compat/ksmdiff && $(GO) test -run '^$$' -bench 'LegacyRender|Memory|WatchScrape' -benchmem -count $(BENCH_COUNT) -timeout 60m . ; \
+	( cd compat/ksmdiff && $(GO) test -run '^$$' -bench 'LegacyRender|Memory|WatchScrape|RenderFile' -benchmem -count $(BENCH_COUNT) -timeout 60m . ; \
 	  cd ../.. && $(GO) test -run '^$$' -bench 'Scrape' -benchmem -count $(BENCH_COUNT) -timeout 60m ./pkg/scrape ; \
 	  $(GO) test -run '^$$' -bench 'RealAPIServer' -benchtime 3x -count $(BENCH_COUNT) -timeout 60m ./e2e 2>&1 | grep -v 'exporter: time=' ) | tee bench/new.txt
 	@if [ -f bench/old.txt ]; then $(BENCHSTAT) bench/old.txt bench/new.txt; else $(BENCHSTAT) bench/new.txt; fi
