@@ -156,6 +156,7 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 		return fmt.Errorf("API client: %w", err)
 	}
 	client.UseCache = o.UseAPIServerCache
+	client.Log = log
 
 	tel := telemetry.New()
 	opts := scrape.Options{Namespaces: o.Namespaces, DeniedNamespaces: o.NamespacesDeny}

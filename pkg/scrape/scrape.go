@@ -1,15 +1,13 @@
-// Package scrape runs one collection: discovery, a paginated LIST per kind,
-// rendering into per-family buffers, and the exporter's own health families.
-// Collections are synchronous, driven by scrapes; concurrent scrapes share the
-// collection in flight.
+// Package scrape is the collection core (Core: kinds, discovery, namespace
+// scopes, sharding, renderer pools, up/down, error accounting), list mode on
+// top of it (Collector: a paginated LIST per kind on each scrape; concurrent
+// scrapes share the collection in flight), and the /metrics body with the
+// exporter's own health families. Watch mode (pkg/watch) uses the same Core.
 package scrape
 
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"hash/fnv"
 	"io"
 	"log/slog"
 	"sync"
@@ -23,135 +21,47 @@ import (
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
 
-// Lister is what a collection needs from the API server.
+// Lister is what list mode needs from the API server.
 type Lister interface {
-	Discover(groups map[string]bool) (source.Served, error)
+	Discoverer
 	List(ctx context.Context, r source.Resource, opts source.ListOptions, fn func(items []any) error) (int, error)
 }
 
-// Observer receives what the telemetry port reports.
-type Observer interface {
-	ListDone(r source.Resource, result string, d time.Duration)
-	Duplicates(kind string, n int)
-	EvalError(family string)
-}
-
-// Options tune what is collected.
-type Options struct {
-	Namespaces       []string // empty: all
-	DeniedNamespaces []string
-	Shard            func() (shard, total int) // KSM-compatible sharding by UID; nil: none
-	Parallel         int                       // kinds listed at once
-}
-
-// Collector collects the kinds of a plan.
+// Collector is list mode: on each scrape, one paginated LIST per kind (and
+// namespace scope). Everything else is the Core's.
 type Collector struct {
-	plan   *spec.Plan
-	lister Lister
-	opts   Options
-	obs    Observer
-	log    *slog.Logger
-	errs   *errorOnce
-	groups map[string]bool
+	*Core
+	lister   Lister
+	parallel int
 
-	fields map[int]*objects.Fields // what each kind's families can observe
-	// lastRead is the resource each kind was last read at, so that during an
-	// outage gateway_metrics_up keeps the version label it had.
-	lastRead sync.Map // int -> source.Resource
-
-	mu       sync.Mutex
-	inflight *call
-	free     map[int][]*engine.Renderer // renderers to reuse, per plan kind
-
+	mu          sync.Mutex
+	inflight    *call
 	collections atomic.Int64
-	ready       atomic.Bool
-	logged      sync.Map // messages logged once
 }
 
-// New makes a collector.
+// New makes a list-mode collector for a fixed plan.
 func New(plan *spec.Plan, l Lister, opts Options, obs Observer, log *slog.Logger) *Collector {
-	c := &Collector{plan: plan, lister: l, opts: opts, obs: obs, log: log, free: map[int][]*engine.Renderer{}, groups: map[string]bool{}, fields: map[int]*objects.Fields{}}
-	for i, k := range plan.Kinds {
-		c.fields[i] = engine.Projection(k)
-	}
-	c.errs = &errorOnce{log: log, obs: obs}
-	for _, k := range plan.Kinds {
-		c.groups[k.GVK.Group] = true
-	}
-	if c.opts.Parallel <= 0 {
+	return NewWithKinds(PlanKinds(plan), l, opts, obs, log)
+}
+
+// NewWithKinds makes a list-mode collector whose kinds may change at runtime
+// (see KindProvider).
+func NewWithKinds(kinds KindProvider, l Lister, opts Options, obs Observer, log *slog.Logger) *Collector {
+	c := &Collector{Core: NewCore(kinds, l, opts, obs, log), lister: l, parallel: opts.Parallel}
+	if c.parallel <= 0 {
 		// More than the cores: a LIST mostly waits on the API server.
-		c.opts.Parallel = 4
+		c.parallel = 4
 	}
 	return c
 }
 
-// Ready reports whether a discovery has ever succeeded.
-func (c *Collector) Ready() bool { return c.ready.Load() }
-
 // Warm runs discovery once, so that /readyz turns ready without waiting for
 // the first scrape (and without a LIST: a collection's deadline belongs to
 // the scrape that starts it).
-func (c *Collector) Warm(ctx context.Context) {
-	if _, err := c.discover(ctx); err == nil {
-		c.ready.Store(true)
-	}
-}
+func (c *Collector) Warm(ctx context.Context) { c.Discover(ctx) }
 
 // Collections counts the collections actually run (not the scrapes served).
 func (c *Collector) Collections() int64 { return c.collections.Load() }
-
-// KindResult is the outcome for one spec kind.
-type KindResult struct {
-	Kind     *spec.Kind
-	Index    int
-	Resource source.Resource // what was read (GVK as served)
-	Up       bool
-	// NotServed: discovery succeeded and no version of the kind is served (no
-	// CRD). Such a kind has no gateway_metrics_up series rather than a 0: a
-	// cluster without Kuadrant is not a failing one.
-	NotServed bool
-	Err       error
-	Duration  time.Duration
-	Renderer  *engine.Renderer // nil unless Up
-}
-
-// Result is one collection, shared by every scrape that waited for it.
-// Release it when done writing.
-type Result struct {
-	Kinds     []KindResult
-	refs      atomic.Int32
-	c         *Collector
-	onRelease func()
-}
-
-// NewResult is a result made elsewhere (watch mode); release runs when the
-// last reader is done.
-func NewResult(kinds []KindResult, release func()) *Result {
-	r := &Result{Kinds: kinds, onRelease: release}
-	r.refs.Store(1)
-	return r
-}
-
-// Release returns the result's buffers once every sharer is done.
-func (r *Result) Release() {
-	if r.refs.Add(-1) != 0 {
-		return
-	}
-	if r.onRelease != nil {
-		r.onRelease()
-		return
-	}
-	if r.c == nil {
-		return
-	}
-	r.c.mu.Lock()
-	defer r.c.mu.Unlock()
-	for _, k := range r.Kinds {
-		if k.Renderer != nil {
-			r.c.free[k.Index] = append(r.c.free[k.Index], k.Renderer)
-		}
-	}
-}
 
 // call is a collection in flight and the scrapes waiting for it.
 type call struct {
@@ -183,10 +93,9 @@ func (c *Collector) Collect(ctx context.Context) (*Result, error) {
 		}
 		go func() {
 			defer cancel()
-			res := c.collect(cctx)
+			kinds := c.collect(cctx)
 			c.mu.Lock()
-			res.refs.Store(cl.waiters)
-			cl.res = res
+			cl.res = c.Result(kinds, cl.waiters)
 			c.inflight = nil
 			c.mu.Unlock()
 			close(cl.done)
@@ -203,60 +112,17 @@ func (c *Collector) Collect(ctx context.Context) (*Result, error) {
 	}
 }
 
-func (c *Collector) collect(ctx context.Context) *Result {
+func (c *Collector) collect(ctx context.Context) []KindResult {
 	c.collections.Add(1)
-	res := &Result{c: c}
-	for i, k := range c.plan.Kinds {
-		res.Kinds = append(res.Kinds, KindResult{Kind: k, Index: i, Resource: source.Resource{Group: k.GVK.Group, Version: k.GVK.Version, Kind: k.GVK.Kind}})
+	round := c.Discover(ctx)
+	kinds := round.Kinds
+	if round.Err != nil {
+		return kinds
 	}
-	start := time.Now()
-	served, err := c.discover(ctx)
-	if err != nil {
-		c.once("discovery", "API server discovery failed; every kind reports gateway_metrics_up 0 until it succeeds", "err", err)
-		for i := range res.Kinds {
-			res.Kinds[i].Err = fmt.Errorf("discovery: %w", err)
-			res.Kinds[i].Duration = time.Since(start)
-			if r, ok := c.lastRead.Load(i); ok {
-				res.Kinds[i].Resource = r.(source.Resource)
-			}
-		}
-		return res
-	}
-	c.ready.Store(true)
-	c.logged.Delete("discovery")
-
-	// One result per resource read: a spec kind with a "*" version or kind
-	// becomes one per served match, as in KSM.
-	planned := res.Kinds
-	res.Kinds = nil
-	for i, kr := range planned {
-		g := kr.Kind.GVK
-		rs := served.Resolve(g.Group, g.Version, g.Kind)
-		if len(rs) == 0 {
-			kr.Err = fmt.Errorf("the API server serves no version of %s.%s", g.Kind, g.Group)
-			kr.NotServed = true
-			c.once("missing/"+g.Group+"/"+g.Kind+"/"+g.Version, "kind not served by the API server (no CRD installed?); it has no gateway_metrics_up series and appears once its CRD is installed", "group", g.Group, "kind", g.Kind, "version", g.Version)
-			res.Kinds = append(res.Kinds, kr)
-			continue
-		}
-		c.logged.Delete("missing/" + g.Group + "/" + g.Kind + "/" + g.Version)
-		for _, r := range rs {
-			if g.Version != "*" && r.Version != g.Version {
-				c.onceInfo("version/"+r.Group+"/"+r.Kind+"/"+r.Version, "spec version not served; reading the preferred served version instead", "kind", r.Kind, "spec_version", g.Version, "read_version", r.Version)
-			}
-			k := kr
-			k.Resource = r
-			res.Kinds = append(res.Kinds, k)
-		}
-		if len(rs) == 1 && g.Version != "*" && g.Kind != "*" {
-			c.lastRead.Store(i, rs[0])
-		}
-	}
-
-	sem := make(chan struct{}, c.opts.Parallel)
+	sem := make(chan struct{}, c.parallel)
 	var wg sync.WaitGroup
-	for i := range res.Kinds {
-		kr := &res.Kinds[i]
+	for i := range kinds {
+		kr := &kinds[i]
 		if kr.NotServed {
 			continue
 		}
@@ -274,53 +140,13 @@ func (c *Collector) collect(ctx context.Context) *Result {
 		}()
 	}
 	wg.Wait()
-	return res
-}
-
-// discover bounds client-go's discovery (which takes no context) by ctx.
-func (c *Collector) discover(ctx context.Context) (source.Served, error) {
-	type answer struct {
-		s   source.Served
-		err error
-	}
-	ch := make(chan answer, 1)
-	go func() {
-		s, err := c.lister.Discover(c.groups)
-		ch <- answer{s, err}
-	}()
-	select {
-	case a := <-ch:
-		if a.err != nil && len(a.s) > 0 {
-			// Partial discovery: use what answered.
-			c.once("discovery-partial", "part of API discovery failed", "err", a.err)
-			return a.s, nil
-		}
-		return a.s, a.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-func (c *Collector) renderer(kr *KindResult) *engine.Renderer {
-	gvk := engine.GVK{Group: kr.Resource.Group, Version: kr.Resource.Version, Kind: kr.Resource.Kind}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if free := c.free[kr.Index]; len(free) > 0 {
-		r := free[len(free)-1]
-		c.free[kr.Index] = free[:len(free)-1]
-		r.Reset(gvk)
-		return r
-	}
-	return engine.NewRenderer(kr.Kind, gvk, c.errs.report)
+	return kinds
 }
 
 func (c *Collector) collectKind(ctx context.Context, kr *KindResult) {
 	start := time.Now()
-	r := c.renderer(kr)
-	shard, shards := 0, 1
-	if c.opts.Shard != nil {
-		shard, shards = c.opts.Shard()
-	}
+	r := c.Renderer(kr)
+	shard, shards := c.Shard()
 	add := func(items []any) error {
 		for _, it := range items {
 			obj, ok := it.(map[string]any)
@@ -336,127 +162,33 @@ func (c *Collector) collectKind(ctx context.Context, kr *KindResult) {
 	}
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
-		r.Reset(engine.GVK{Group: kr.Resource.Group, Version: kr.Resource.Version, Kind: kr.Resource.Kind})
-		err = c.listAll(ctx, kr.Resource, c.fields[kr.Index], add)
+		r.Reset(gvk(kr.Resource))
+		err = c.listAll(ctx, kr.Resource, c.Fields(kr.Kind), add)
 		if !source.IsGone(err) {
 			break
 		}
 		// The continue token expired mid-list: a half list must never pass
 		// for a whole one, so start over once.
-		c.log.Info("list restarted after its continue token expired", "kind", kr.Resource.Kind)
+		c.Log().Info("list restarted after its continue token expired", "kind", kr.Resource.Kind)
 	}
 	kr.Duration = time.Since(start)
-	result := "success"
-	if err != nil {
-		result = "error"
-		kr.Err = err
-		if source.IsForbidden(err) {
-			c.once("forbidden/"+kr.Resource.Plural, "RBAC forbids listing this kind; grant list on it (see deploy/)", "resource", kr.Resource.Plural+"."+kr.Resource.Group, "err", err)
-		} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-			c.once("list/"+kr.Resource.Plural+err.Error(), "list failed", "resource", kr.Resource.Plural+"."+kr.Resource.Group, "err", err)
-		}
-		c.release(kr.Index, r)
-	} else {
-		r.Finish() // before sharing: readers of a result never write to it
-		kr.Up = true
-		kr.Renderer = r
-		if c.obs != nil && r.Duplicates > 0 {
-			c.obs.Duplicates(kr.Resource.Kind, r.Duplicates)
-		}
-		c.logged.Delete("forbidden/" + kr.Resource.Plural)
-	}
-	if c.obs != nil {
-		c.obs.ListDone(kr.Resource, result, kr.Duration)
-	}
-}
-
-func (c *Collector) release(i int, r *engine.Renderer) {
-	c.mu.Lock()
-	c.free[i] = append(c.free[i], r)
-	c.mu.Unlock()
+	c.Listed(kr.Resource, err, kr.Duration)
+	c.Record(kr, r, err)
 }
 
 func (c *Collector) listAll(ctx context.Context, r source.Resource, fields *objects.Fields, add func([]any) error) error {
-	if !r.Namespaced || len(c.opts.Namespaces) == 0 {
-		_, err := c.lister.List(ctx, r, source.ListOptions{FieldSelector: c.denySelector(), Fields: fields}, add)
-		return err
-	}
-	for _, ns := range c.opts.Namespaces {
-		if _, err := c.lister.List(ctx, r, source.ListOptions{Namespace: ns, Fields: fields}, add); err != nil {
+	for _, sc := range c.Scopes(r) {
+		if _, err := c.lister.List(ctx, r, source.ListOptions{Namespace: sc.Namespace, FieldSelector: sc.FieldSelector, Fields: fields}, add); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (c *Collector) denySelector() string {
-	sel := ""
-	for _, ns := range c.opts.DeniedNamespaces {
-		if sel != "" {
-			sel += ","
-		}
-		sel += "metadata.namespace!=" + ns
-	}
-	return sel
-}
-
-// once logs a message the first time a key is seen (until it is cleared), so
-// a persistent problem is one log line, not one per scrape.
-func (c *Collector) once(key, msg string, args ...any) {
-	if _, loaded := c.logged.LoadOrStore(key, true); !loaded {
-		c.log.Warn(msg, args...)
-	}
-}
-
-func (c *Collector) onceInfo(key, msg string, args ...any) {
-	if _, loaded := c.logged.LoadOrStore(key, true); !loaded {
-		c.log.Info(msg, args...)
-	}
-}
-
 func keep(obj map[string]any, shard, shards int) bool {
 	md, _ := obj["metadata"].(map[string]any)
 	uid, _ := md["uid"].(string)
-	return ShardOf(uid, shards) == shard
-}
-
-// ShardOf is KSM's sharding: jump consistent hash of FNV-1a 64 of the UID.
-func ShardOf(uid string, shards int) int {
-	h := fnv.New64a()
-	h.Write([]byte(uid))
-	return int(jumpHash(h.Sum64(), shards))
-}
-
-// jumpHash is Lamping and Veach's jump consistent hash, as in
-// github.com/dgryski/go-jump, which KSM uses.
-func jumpHash(key uint64, buckets int) int32 {
-	var b, j int64 = -1, 0
-	for j < int64(buckets) {
-		b = j
-		key = key*2862933555777941757 + 1
-		j = int64(float64(b+1) * (float64(int64(1)<<31) / float64((key>>33)+1)))
-	}
-	return int32(b)
-}
-
-// errorOnce logs each distinct evaluation error once (KSM logs one line per
-// object per update) and counts every occurrence.
-type errorOnce struct {
-	log  *slog.Logger
-	obs  Observer
-	seen sync.Map
-	n    atomic.Int64
-}
-
-func (e *errorOnce) report(f *spec.Family, err error) {
-	if e.obs != nil {
-		e.obs.EvalError(f.Name)
-	}
-	key := f.Name + "\x00" + err.Error()
-	if _, loaded := e.seen.LoadOrStore(key, true); loaded || e.n.Add(1) > 10000 {
-		return
-	}
-	e.log.Warn("cannot evaluate family for an object (logged once)", "family", f.Name, "err", err, "spec", fmt.Sprintf("%s:%d", f.File, f.Line))
+	return Keeps(uid, shard, shards)
 }
 
 // Write streams the /metrics body for a result: the families of every kind
@@ -528,19 +260,4 @@ func boolFloat(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// Down is a result in which every kind failed with err: what a scrape answers
-// when it ran out of time before a collection finished.
-func (c *Collector) Down(err error) *Result {
-	res := &Result{c: c}
-	for i, k := range c.plan.Kinds {
-		r := source.Resource{Group: k.GVK.Group, Version: k.GVK.Version, Kind: k.GVK.Kind}
-		if last, ok := c.lastRead.Load(i); ok {
-			r = last.(source.Resource)
-		}
-		res.Kinds = append(res.Kinds, KindResult{Kind: k, Index: i, Err: err, Resource: r})
-	}
-	res.refs.Store(1)
-	return res
 }

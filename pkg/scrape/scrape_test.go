@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
@@ -46,7 +49,7 @@ func (f *fakeLister) List(ctx context.Context, r source.Resource, _ source.ListO
 		if err := fn(items[:1]); err != nil {
 			return 1, err
 		}
-		return 1, &source.StatusError{Code: 410, Body: "continue token expired"}
+		return 1, apierrors.NewResourceExpired("continue token expired")
 	}
 	return 1, fn(items)
 }
@@ -118,7 +121,7 @@ func TestKindsServedAtOtherVersionsAndMissing(t *testing.T) {
 
 func TestFailedKindIsDownOthersComplete(t *testing.T) {
 	c, f := newTest(t)
-	f.fail["Widget"] = &source.StatusError{Code: 403, Body: "forbidden"}
+	f.fail["Widget"] = apierrors.NewForbidden(schema.GroupResource{Group: "example.com", Resource: "widgets"}, "", nil)
 	b := body(t, c)
 	if strings.Contains(b, "widget_up{") || strings.Contains(b, "# HELP widget_up") {
 		t.Errorf("a failed kind must not serve a partial list:\n%s", b)

@@ -1,6 +1,7 @@
 // Package source talks to the Kubernetes API server: discovery of served
-// versions, and paginated LISTs whose raw pages are decoded here rather than by
-// client-go's typed machinery (which costs about 1.5x the decode itself).
+// versions, and paginated LISTs through client-go's REST client whose raw
+// pages are decoded here rather than by client-go's typed machinery (which
+// costs about 1.5x the decode itself).
 package source
 
 import (
@@ -9,44 +10,64 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
+	"log/slog"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/once"
 )
 
-// Client lists custom resources page by page.
+// Client lists custom resources page by page, through client-go's REST
+// client: API Priority and Fairness' 429 with Retry-After is retried (within
+// the caller's context), warnings reach a handler that logs each once per
+// kind and version, and failures are client-go's typed API errors
+// (k8s.io/apimachinery/pkg/api/errors), which decide `up` and the log line.
+// Only decoding is ours: pages are read as raw bytes and decoded by the
+// projected decoder of pkg/objects.
 type Client struct {
-	http      *http.Client
-	host      *url.URL
+	rest      *rest.RESTClient
 	discovery discovery.DiscoveryInterface
+	warnings  *once.Set
 	// PageSize is the LIST limit; 500 is client-go's pager default.
 	PageSize int
 	// UseCache lists with resourceVersion=0, served from the API server's watch
 	// cache (KSM's --use-apiserver-cache).
 	UseCache bool
+	// Log receives the API server's warnings (deprecated versions, ...).
+	Log *slog.Logger
 }
 
-// New builds a client from a rest.Config. client-go supplies auth, TLS and
-// transport; its client-side rate limiter is turned off, because one scrape
-// needs several pages per kind at once and the API server's priority and
-// fairness already protects it.
+// New builds a client from a rest.Config. client-go supplies auth, TLS,
+// transport and retries; its client-side rate limiter is turned off, because
+// one scrape needs several pages per kind at once and the API server's
+// priority and fairness already protects it.
 func New(cfg *rest.Config) (*Client, error) {
+	c := &Client{PageSize: 500, warnings: once.New(1024), Log: slog.Default()}
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = -1, -1
 	cfg.RateLimiter = nil
+	cfg.WarningHandler = nil
+	cfg.WarningHandlerWithContext = warningLogger{c}
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, err
 	}
-	host, _, err := rest.DefaultServerUrlFor(cfg)
+	rcfg := rest.CopyConfig(cfg)
+	rcfg.APIPath = "/"
+	rcfg.GroupVersion = &schema.GroupVersion{}
+	rcfg.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
+	rc, err := rest.RESTClientForConfigAndClient(rcfg, hc)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +75,29 @@ func New(cfg *rest.Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{http: hc, host: host, discovery: dc, PageSize: 500}, nil
+	c.rest, c.discovery = rc, dc
+	return c, nil
+}
+
+type resourceKey struct{}
+
+// warningLogger logs each API server warning once per kind and version (the
+// resource being listed travels in the request's context), instead of on
+// every LIST of every scrape.
+type warningLogger struct{ c *Client }
+
+func (w warningLogger) HandleWarningHeaderWithContext(ctx context.Context, code int, _ string, text string) {
+	if code != 299 || text == "" {
+		return
+	}
+	key, args := "\x00"+text, []any{"warning", text}
+	if r, ok := ctx.Value(resourceKey{}).(Resource); ok {
+		key = r.Group + "/" + r.Kind + "/" + r.Version
+		args = append(args, "resource", r.Plural+"."+r.Group, "version", r.Version)
+	}
+	if first, _ := w.c.warnings.First(key); first && w.c.Log != nil {
+		w.c.Log.Warn("API server warning (logged once per kind and version)", args...)
+	}
 }
 
 // Resource is one served version of a kind.
@@ -163,32 +206,8 @@ func (s Served) Resolve(group, version, kind string) []Resource {
 	return out
 }
 
-// StatusError is a non-2xx answer from the API server.
-type StatusError struct {
-	Code int
-	URL  string
-	Body string
-}
-
-func (e *StatusError) Error() string {
-	msg := e.Body
-	if len(msg) > 300 {
-		msg = msg[:300] + "..."
-	}
-	return fmt.Sprintf("GET %s: HTTP %d: %s", e.URL, e.Code, strings.TrimSpace(msg))
-}
-
 // IsGone reports an expired continue token (HTTP 410): the list must restart.
-func IsGone(err error) bool {
-	var se *StatusError
-	return errors.As(err, &se) && se.Code == http.StatusGone
-}
-
-// IsForbidden reports an RBAC refusal.
-func IsForbidden(err error) bool {
-	var se *StatusError
-	return errors.As(err, &se) && se.Code == http.StatusForbidden
-}
+func IsGone(err error) bool { return apierrors.IsResourceExpired(err) || apierrors.IsGone(err) }
 
 // ListOptions select what one LIST returns.
 type ListOptions struct {
@@ -207,13 +226,13 @@ func (c *Client) List(ctx context.Context, r Resource, opts ListOptions, fn func
 		body []byte
 		err  error
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(context.WithValue(ctx, resourceKey{}, r))
 	defer cancel()
 	page := pageFields(opts.Fields)
 	fetch := func(cont string) <-chan fetched {
 		ch := make(chan fetched, 1)
 		go func() {
-			body, err := c.get(ctx, c.listURL(r, opts, cont))
+			body, err := c.get(ctx, c.listRequest(r, opts, cont))
 			ch <- fetched{body, err}
 		}()
 		return ch
@@ -277,8 +296,7 @@ func (c *Client) List(ctx context.Context, r Resource, opts ListOptions, fn func
 	}
 }
 
-func (c *Client) listURL(r Resource, opts ListOptions, cont string) string {
-	u := *c.host
+func (c *Client) listRequest(r Resource, opts ListOptions, cont string) *rest.Request {
 	path := "/apis/" + r.Group + "/" + r.Version
 	if r.Group == "" {
 		path = "/api/" + r.Version
@@ -286,59 +304,43 @@ func (c *Client) listURL(r Resource, opts ListOptions, cont string) string {
 	if r.Namespaced && opts.Namespace != "" {
 		path += "/namespaces/" + url.PathEscape(opts.Namespace)
 	}
-	u.Path = strings.TrimSuffix(u.Path, "/") + path + "/" + r.Plural
-	q := url.Values{}
-	q.Set("limit", fmt.Sprint(c.PageSize))
+	req := c.rest.Get().AbsPath(path, r.Plural).Param("limit", strconv.Itoa(c.PageSize))
 	if cont != "" {
-		q.Set("continue", cont)
+		req.Param("continue", cont)
 	} else if c.UseCache {
-		q.Set("resourceVersion", "0")
+		req.Param("resourceVersion", "0")
 	}
 	if opts.FieldSelector != "" && r.Namespaced {
-		q.Set("fieldSelector", opts.FieldSelector)
+		req.Param("fieldSelector", opts.FieldSelector)
 	}
-	u.RawQuery = q.Encode()
-	return u.String()
+	return req
 }
 
-func (c *Client) get(ctx context.Context, u string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+// get runs a request and reads its body into a pooled buffer. Stream, not
+// Do: client-go's Result would copy and decode the body.
+func (c *Client) get(ctx context.Context, req *rest.Request) ([]byte, error) {
+	body, err := req.SetHeader("Accept", "application/json").Stream(ctx)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := readAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, &StatusError{Code: resp.StatusCode, URL: u, Body: string(body)}
-	}
-	return body, nil
+	defer body.Close()
+	return readAll(body)
 }
 
 // Livez proxies the API server's /livez, as KSM's /livez does.
 func (c *Client) Livez(ctx context.Context) error {
-	u := *c.host
-	u.Path = strings.TrimSuffix(u.Path, "/") + "/livez"
-	_, err := c.get(ctx, u.String())
+	_, err := c.get(ctx, c.rest.Get().AbsPath("/livez"))
 	return err
 }
 
 // GetJSON reads one object by its API path (e.g. /api/v1/namespaces/x/pods/y).
 func (c *Client) GetJSON(ctx context.Context, path string) (map[string]any, error) {
-	u := *c.host
-	u.Path = strings.TrimSuffix(u.Path, "/") + path
-	body, err := c.get(ctx, u.String())
+	body, err := c.get(ctx, c.rest.Get().AbsPath(path))
 	if err != nil {
 		return nil, err
 	}
 	v, err := objects.DecodeJSON(body)
+	putBuffer(body)
 	if err != nil {
 		return nil, err
 	}

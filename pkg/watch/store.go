@@ -21,19 +21,20 @@ type entry struct {
 
 // store is a cache.ReflectorStore that renders objects as they arrive.
 type store struct {
-	mu     sync.RWMutex
-	objs   map[types.UID]*entry
-	synced bool
-	err    error
+	mu       sync.RWMutex
+	objs     map[types.UID]*entry
+	synced   bool
+	err      error // of the last LIST
+	watchErr error // of the last attempt to open a watch
 
-	render *engine.Renderer // one object at a time; guarded by mu
-	shard  func() (int, int)
-	obs    scrape.Observer
-	kind   string
+	render        *engine.Renderer // one object at a time; guarded by mu
+	shard, shards int
+	core          *scrape.Core
+	kind          string
 }
 
-func newStore(r *engine.Renderer, shard func() (int, int), obs scrape.Observer, kind string) *store {
-	return &store{objs: map[types.UID]*entry{}, render: r, shard: shard, obs: obs, kind: kind}
+func newStore(r *engine.Renderer, shard, shards int, core *scrape.Core, kind string) *store {
+	return &store{objs: map[types.UID]*entry{}, render: r, shard: shard, shards: shards, core: core, kind: kind}
 }
 
 // listed records the outcome of each LIST the reflector makes: a failing
@@ -42,6 +43,29 @@ func (s *store) listed(err error) {
 	s.mu.Lock()
 	s.err = err
 	s.mu.Unlock()
+}
+
+// watched records whether the reflector could open its watch: while it
+// cannot (the API server is down or restarting), the store may be missing
+// changes, so the kind is down rather than stale.
+func (s *store) watched(err error) {
+	s.mu.Lock()
+	s.watchErr = err
+	s.mu.Unlock()
+}
+
+// health is nil when the store holds the whole current state. Called with mu
+// held.
+func (s *store) health() error {
+	switch {
+	case s.err != nil:
+		return s.err
+	case s.watchErr != nil:
+		return s.watchErr
+	case !s.synced:
+		return fmt.Errorf("not synced yet")
+	}
+	return nil
 }
 
 func object(obj any) (*unstructured.Unstructured, error) {
@@ -56,11 +80,7 @@ func object(obj any) (*unstructured.Unstructured, error) {
 }
 
 func (s *store) keep(u *unstructured.Unstructured) bool {
-	if s.shard == nil {
-		return true
-	}
-	shard, shards := s.shard()
-	return shards <= 1 || scrape.ShardOf(string(u.GetUID()), shards) == shard
+	return scrape.Keeps(string(u.GetUID()), s.shard, s.shards)
 }
 
 func (s *store) put(u *unstructured.Unstructured) {
@@ -69,8 +89,8 @@ func (s *store) put(u *unstructured.Unstructured) {
 		return
 	}
 	blob, ends, dups := s.render.RenderOne(u.Object)
-	if dups > 0 && s.obs != nil {
-		s.obs.Duplicates(s.kind, dups)
+	if dups > 0 {
+		s.core.Duplicates(s.kind, dups)
 	}
 	s.objs[u.GetUID()] = &entry{namespace: u.GetNamespace(), name: u.GetName(), blob: blob, ends: ends}
 }
@@ -111,7 +131,7 @@ func (s *store) Replace(list []any, _ string) error {
 		s.put(u)
 	}
 	s.synced = true
-	s.err = nil
+	s.err, s.watchErr = nil, nil
 	return nil
 }
 

@@ -1,7 +1,9 @@
 // Package watch is the collection mode for very large clusters
 // (--collection=watch): reflectors keep every object's families pre-rendered,
-// as kube-state-metrics does, and a scrape only copies bytes. The output is
-// the same as the default list mode for the same cluster state.
+// as kube-state-metrics does, and a scrape only copies bytes. Kinds,
+// discovery, namespace scopes, sharding, renderer pools, up/down and error
+// accounting are scrape.Core's, shared with list mode, so the output is the
+// same as list mode's for the same cluster state.
 package watch
 
 import (
@@ -9,9 +11,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,233 +30,213 @@ import (
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
 
-// Discoverer finds the served versions of kinds.
-type Discoverer interface {
-	Discover(groups map[string]bool) (source.Served, error)
-}
-
-// Collector keeps one reflector per kind (and namespace) running.
+// Collector keeps one reflector per resource and namespace scope running.
 type Collector struct {
-	plan   *spec.Plan
-	disc   Discoverer
-	dyn    dynamic.Interface
-	opts   scrape.Options
-	obs    scrape.Observer
-	log    *slog.Logger
-	groups map[string]bool
-	// Rediscover is how often a scrape may look for new or removed CRDs.
+	*scrape.Core
+	dyn dynamic.Interface
+	ctx context.Context // the reflectors' lifetime
+	// Rediscover is how often a scrape may look for new or removed CRDs and
+	// kinds, and for a changed shard count.
 	Rediscover time.Duration
 
-	mu       sync.Mutex
-	kinds    []*kindWatch
-	lastDisc time.Time
-	served   source.Served
-	discErr  error
-	ready    atomic.Bool
-	free     map[int][]*engine.Renderer
-	ctx      context.Context
+	reflectors sync.WaitGroup
+
+	mu      sync.Mutex // guards what follows; never held across an API call
+	round   scrape.Round
+	watches map[key]*resourceWatch
+	last    time.Time // of the last successful discovery
+	discErr error     // of the last discovery
 }
 
-type kindWatch struct {
-	index  int
-	kind   *spec.Kind
-	res    source.Resource
-	cancel context.CancelFunc
-	stores []*store
+// key is one resource read for one spec kind.
+type key struct {
+	kind *spec.Kind
+	res  source.Resource
 }
 
-// New makes a watch-mode collector; reflectors start on the first scrape's
-// discovery, or on Start.
-func New(ctx context.Context, plan *spec.Plan, disc Discoverer, dyn dynamic.Interface, opts scrape.Options, obs scrape.Observer, log *slog.Logger) *Collector {
-	c := &Collector{plan: plan, disc: disc, dyn: dyn, opts: opts, obs: obs, log: log, groups: map[string]bool{},
-		kinds: make([]*kindWatch, len(plan.Kinds)), free: map[int][]*engine.Renderer{}, ctx: ctx, Rediscover: 10 * time.Second}
-	for _, k := range plan.Kinds {
-		c.groups[k.GVK.Group] = true
-	}
-	return c
+type resourceWatch struct {
+	res           source.Resource
+	shard, shards int // membership the stores were filled with
+	cancel        context.CancelFunc
+	stores        []*store
+}
+
+// New makes a watch-mode collector for a fixed plan; reflectors start on the
+// first scrape's discovery, or on Warm, and stop when ctx ends.
+func New(ctx context.Context, plan *spec.Plan, disc scrape.Discoverer, dyn dynamic.Interface, opts scrape.Options, obs scrape.Observer, log *slog.Logger) *Collector {
+	return NewWithKinds(ctx, scrape.PlanKinds(plan), disc, dyn, opts, obs, log)
+}
+
+// NewWithKinds makes a watch-mode collector whose kinds may change at runtime
+// (see scrape.KindProvider): each reconcile starts reflectors for new kinds
+// and stops those of kinds that are gone.
+func NewWithKinds(ctx context.Context, kinds scrape.KindProvider, disc scrape.Discoverer, dyn dynamic.Interface, opts scrape.Options, obs scrape.Observer, log *slog.Logger) *Collector {
+	return &Collector{Core: scrape.NewCore(kinds, disc, opts, obs, log), dyn: dyn, ctx: ctx,
+		Rediscover: 10 * time.Second, watches: map[key]*resourceWatch{}}
 }
 
 // Warm discovers the kinds and starts their reflectors.
-func (c *Collector) Warm(context.Context) { c.reconcile() }
+func (c *Collector) Warm(ctx context.Context) { c.reconcile(ctx) }
 
-// Ready reports whether a discovery has ever succeeded.
-func (c *Collector) Ready() bool { return c.ready.Load() }
+// reconcile rediscovers (at most every Rediscover while discovery succeeds)
+// and starts or stops reflectors to match the current kinds, the versions
+// served and the shard membership. Discovery runs outside the lock and is
+// bounded by ctx; a failed discovery keeps the running reflectors, which
+// report their own health.
+func (c *Collector) reconcile(ctx context.Context) {
+	c.mu.Lock()
+	fresh := c.discErr == nil && !c.last.IsZero() && time.Since(c.last) < c.Rediscover
+	c.mu.Unlock()
+	if fresh {
+		return
+	}
+	round := c.Discover(ctx)
+	shard, shards := c.Shard()
 
-// reconcile discovers served versions (at most every Rediscover) and starts
-// or stops reflectors to match.
-func (c *Collector) reconcile() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.discErr == nil && !c.lastDisc.IsZero() && time.Since(c.lastDisc) < c.Rediscover {
-		return
-	}
-	served, err := c.disc.Discover(c.groups)
-	c.lastDisc = time.Now()
-	if err != nil && len(served) == 0 {
-		c.discErr = err
-		return
-	}
-	c.discErr = nil
-	c.served = served
-	c.ready.Store(true)
-	for i, k := range c.plan.Kinds {
-		r, ok := served.Pick(k.GVK.Group, k.GVK.Version, k.GVK.Kind)
-		kw := c.kinds[i]
-		if kw != nil && (!ok || kw.res != r) {
-			kw.cancel() // the CRD went away, or another version is now the one to read
-			c.kinds[i] = nil
-			kw = nil
+	if round.Err != nil {
+		c.discErr = round.Err
+		if c.last.IsZero() {
+			c.round = round
 		}
-		if ok && kw == nil {
-			c.kinds[i] = c.start(i, k, r)
+		return
+	}
+	c.discErr, c.round, c.last = nil, round, time.Now()
+	want := map[key]bool{}
+	for _, kr := range round.Kinds {
+		if kr.NotServed {
+			continue
+		}
+		k := key{kr.Kind, kr.Resource}
+		want[k] = true
+		w := c.watches[k]
+		if w != nil && (w.shard != shard || w.shards != shards) {
+			// Objects were kept or dropped for the old shard count when they
+			// arrived: start over with the new membership.
+			c.Log().Info("shard membership changed; relisting", "resource", kr.Resource.Plural+"."+kr.Resource.Group, "shard", shard, "shards", shards)
+			w.cancel()
+			w = nil
+		}
+		if w == nil {
+			c.watches[k] = c.start(kr, shard, shards)
+		}
+	}
+	for k, w := range c.watches {
+		if !want[k] {
+			// The CRD went away, another version is now the one to read, or
+			// the provider dropped the kind.
+			w.cancel()
+			delete(c.watches, k)
 		}
 	}
 }
 
-func (c *Collector) start(i int, k *spec.Kind, r source.Resource) *kindWatch {
+// watchWithList is a ListWatch that makes the reflector LIST then WATCH (no
+// streaming watch-list): every LIST then goes through Core.Listed, which
+// accounts for it and reports its failures as list mode does.
+type watchWithList struct{ *cache.ListWatch }
+
+func (watchWithList) IsWatchListSemanticsUnSupported() bool { return true }
+
+func (c *Collector) start(kr scrape.KindResult, shard, shards int) *resourceWatch {
 	ctx, cancel := context.WithCancel(c.ctx)
-	kw := &kindWatch{index: i, kind: k, res: r, cancel: cancel}
+	r := kr.Resource
+	w := &resourceWatch{res: r, shard: shard, shards: shards, cancel: cancel}
 	gvr := schema.GroupVersionResource{Group: r.Group, Version: r.Version, Resource: r.Plural}
-	namespaces := []string{metav1.NamespaceAll}
-	if r.Namespaced && len(c.opts.Namespaces) > 0 {
-		namespaces = c.opts.Namespaces
-	}
-	selector := ""
-	for _, ns := range c.opts.DeniedNamespaces {
-		if r.Namespaced {
-			selector += fmt.Sprintf(",metadata.namespace!=%s", ns)
-		}
-	}
-	if selector != "" {
-		selector = selector[1:]
-	}
-	gvk := engine.GVK{Group: r.Group, Version: r.Version, Kind: r.Kind}
-	for _, ns := range namespaces {
-		st := newStore(engine.NewRenderer(k, gvk, nil), c.opts.Shard, c.obs, r.Kind)
-		kw.stores = append(kw.stores, st)
-		client := c.dyn.Resource(gvr).Namespace(ns)
+	scopes := c.Scopes(r)
+	for _, sc := range scopes {
+		st := newStore(c.NewRenderer(kr.Kind, r), shard, shards, c.Core, r.Kind)
+		w.stores = append(w.stores, st)
+		client := c.dyn.Resource(gvr).Namespace(sc.Namespace)
+		sel := sc.FieldSelector
 		lw := &cache.ListWatch{
 			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				o.FieldSelector = selector
+				o.FieldSelector = sel
+				start := time.Now()
 				l, err := client.List(ctx, o)
+				c.Listed(r, err, time.Since(start))
 				st.listed(err)
-				if c.obs != nil {
-					result := "success"
-					if err != nil {
-						result = "error"
-					}
-					c.obs.ListDone(r, result, 0)
-				}
 				return l, err
 			},
 			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				o.FieldSelector = selector
-				return client.Watch(ctx, o)
+				o.FieldSelector = sel
+				wi, err := client.Watch(ctx, o)
+				st.watched(err)
+				return wi, err
 			},
 		}
-		refl := cache.NewReflectorWithOptions(lw, &unstructured.Unstructured{}, st, cache.ReflectorOptions{Name: r.Plural + "." + r.Group})
-		go refl.RunWithContext(ctx)
+		refl := cache.NewReflectorWithOptions(watchWithList{lw}, &unstructured.Unstructured{}, st, cache.ReflectorOptions{Name: r.Plural + "." + r.Group})
+		c.reflectors.Add(1)
+		go func() {
+			defer c.reflectors.Done()
+			refl.RunWithContext(ctx)
+		}()
 	}
-	c.log.Info("watching", "resource", r.Plural+"."+r.Group, "version", r.Version, "namespaces", len(namespaces))
-	return kw
+	c.Log().Info("watching", "resource", r.Plural+"."+r.Group, "version", r.Version, "scopes", len(scopes))
+	return w
 }
+
+// Wait blocks until every reflector has stopped (after the collector's
+// context ended).
+func (c *Collector) Wait() { c.reflectors.Wait() }
 
 // Collect assembles a result from the pre-rendered bytes: no API call but an
-// occasional discovery.
+// occasional discovery. It honours ctx: a scrape that gives up gets ctx's
+// error, and the handler serves Down.
 func (c *Collector) Collect(ctx context.Context) (*scrape.Result, error) {
-	c.reconcile()
+	c.reconcile(ctx)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	c.mu.Lock()
-	discErr := c.discErr
-	kinds := slices.Clone(c.kinds)
-	served := c.served
+	kinds := slices.Clone(c.round.Kinds)
+	watches := maps.Clone(c.watches)
 	c.mu.Unlock()
 
-	var out []scrape.KindResult
-	var used []*engine.Renderer
-	for i, k := range c.plan.Kinds {
-		kr := scrape.KindResult{Kind: k, Index: i, Resource: source.Resource{Group: k.GVK.Group, Version: k.GVK.Version, Kind: k.GVK.Kind}}
-		kw := kinds[i]
-		switch {
-		case kw != nil:
-			kr.Resource = kw.res
-		case discErr != nil:
-			kr.Err = discErr
-		default:
-			_, known := served.Pick(k.GVK.Group, k.GVK.Version, k.GVK.Kind)
-			kr.NotServed = !known
-			kr.Err = fmt.Errorf("not served")
+	for i := range kinds {
+		kr := &kinds[i]
+		if kr.NotServed || kr.Err != nil {
+			continue
 		}
-		if kw != nil {
-			start := time.Now()
-			r := c.renderer(i, kw)
-			kr.Up, kr.Err = kw.fill(r)
-			kr.Duration = time.Since(start)
-			if kr.Up {
-				kr.Renderer = r
-				used = append(used, r)
-			} else {
-				c.put(i, r)
-			}
+		w := watches[key{kr.Kind, kr.Resource}]
+		if w == nil {
+			kr.Err = fmt.Errorf("not watched yet")
+			continue
 		}
-		out = append(out, kr)
+		start := time.Now()
+		r := c.Renderer(kr)
+		err := w.fill(ctx, r)
+		kr.Duration = time.Since(start)
+		c.Record(kr, r, err)
 	}
-	return scrape.NewResult(out, func() {
-		for _, r := range used {
-			for i := range c.plan.Kinds {
-				if c.plan.Kinds[i] == r.Kind() {
-					c.put(i, r)
-				}
-			}
-		}
-	}), nil
-}
-
-// Down is a result with every kind failed.
-func (c *Collector) Down(err error) *scrape.Result {
-	var out []scrape.KindResult
-	for i, k := range c.plan.Kinds {
-		out = append(out, scrape.KindResult{Kind: k, Index: i, Err: err, Resource: source.Resource{Group: k.GVK.Group, Version: k.GVK.Version, Kind: k.GVK.Kind}})
+	res := c.Result(kinds, 1)
+	if err := ctx.Err(); err != nil {
+		res.Release()
+		return nil, err
 	}
-	return scrape.NewResult(out, nil)
-}
-
-func (c *Collector) renderer(i int, kw *kindWatch) *engine.Renderer {
-	gvk := engine.GVK{Group: kw.res.Group, Version: kw.res.Version, Kind: kw.res.Kind}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if f := c.free[i]; len(f) > 0 {
-		r := f[len(f)-1]
-		c.free[i] = f[:len(f)-1]
-		r.Reset(gvk)
-		return r
-	}
-	return engine.NewRenderer(kw.kind, gvk, nil)
-}
-
-func (c *Collector) put(i int, r *engine.Renderer) {
-	c.mu.Lock()
-	c.free[i] = append(c.free[i], r)
-	c.mu.Unlock()
+	return res, nil
 }
 
 // fill copies every object's bytes into r, in list mode's order (namespace,
-// then name), and reports whether every store is synced and healthy.
-func (kw *kindWatch) fill(r *engine.Renderer) (bool, error) {
+// then name), if every store is synced and healthy.
+func (w *resourceWatch) fill(ctx context.Context, r *engine.Renderer) error {
 	var entries []*entry
-	for _, st := range kw.stores {
+	for _, st := range w.stores {
 		st.mu.RLock()
-		if !st.synced || st.err != nil {
-			err := st.err
-			st.mu.RUnlock()
-			if err == nil {
-				err = fmt.Errorf("not synced yet")
+		err := st.health()
+		if err == nil {
+			for _, e := range st.objs {
+				entries = append(entries, e)
 			}
-			return false, err
-		}
-		for _, e := range st.objs {
-			entries = append(entries, e)
 		}
 		st.mu.RUnlock()
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 	}
 	slices.SortFunc(entries, func(a, b *entry) int {
 		return cmp.Or(cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.name, b.name))
@@ -262,6 +244,5 @@ func (kw *kindWatch) fill(r *engine.Renderer) (bool, error) {
 	for _, e := range entries {
 		r.AddRendered(e.blob, e.ends)
 	}
-	r.Finish()
-	return true, nil
+	return ctx.Err()
 }

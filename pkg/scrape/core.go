@@ -1,0 +1,512 @@
+package scrape
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/once"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
+)
+
+// KindProvider is the seam for kinds that change while the exporter runs
+// (e.g. Policy Attachment kinds generated from the CRDs the cluster serves):
+// the Core asks it for the current spec kinds at every discovery round —
+// each collection in list mode, each reconcile in watch mode — instead of
+// capturing a fixed list at construction. A kind that appears is discovered,
+// listed or watched from that round on; a kind that disappears loses its
+// series, its reflectors (watch mode) and its pooled renderers.
+//
+// Kinds must be safe to call concurrently, should be cheap (cache, don't call
+// the API server on every round unless ctx allows it), and should return the
+// same *spec.Kind pointer for a kind that did not change: the Core keys its
+// renderer pools and per-kind state by that pointer.
+type KindProvider interface {
+	Kinds(ctx context.Context) []*spec.Kind
+}
+
+// KindsFunc adapts a function to KindProvider.
+type KindsFunc func(ctx context.Context) []*spec.Kind
+
+// Kinds calls f.
+func (f KindsFunc) Kinds(ctx context.Context) []*spec.Kind { return f(ctx) }
+
+// PlanKinds is the provider of a fixed plan (the spec files as loaded).
+func PlanKinds(p *spec.Plan) KindProvider {
+	kinds := slices.Clone(p.Kinds)
+	return KindsFunc(func(context.Context) []*spec.Kind { return kinds })
+}
+
+// Discoverer finds the served versions of kinds.
+type Discoverer interface {
+	Discover(groups map[string]bool) (source.Served, error)
+}
+
+// Observer receives what the telemetry port reports.
+type Observer interface {
+	ListDone(r source.Resource, result string, d time.Duration)
+	Duplicates(kind string, n int)
+	EvalError(family string)
+}
+
+// Options tune what is collected.
+type Options struct {
+	Namespaces       []string                  // empty: all
+	DeniedNamespaces []string                  // applied inside Namespaces, as in KSM
+	Shard            func() (shard, total int) // KSM-compatible sharding by UID; nil: none
+	Parallel         int                       // kinds listed at once (list mode)
+}
+
+// Core is what both collection modes share: the current kinds (KindProvider),
+// discovery of what to read for them, namespace scopes, shard membership,
+// renderer pools, up/down and error accounting. The modes differ only in how
+// objects arrive: list mode (Collector) lists them on each scrape, watch mode
+// (pkg/watch) keeps reflectors running.
+type Core struct {
+	kinds KindProvider
+	disc  Discoverer
+	opts  Options
+	obs   Observer
+	log   *slog.Logger
+	logs  *once.Set // problems already logged
+	evals *once.Set // evaluation errors already logged
+
+	discMu sync.Mutex
+	discIn *discovery // the discovery in flight, shared by every caller
+
+	mu       sync.Mutex
+	current  map[*spec.Kind]bool
+	last     []KindResult // the last round, for Down
+	fields   map[*spec.Kind]*objects.Fields
+	free     map[*spec.Kind][]*engine.Renderer
+	lastRead map[*spec.Kind]source.Resource
+	ready    atomic.Bool
+}
+
+// NewCore makes the shared core.
+func NewCore(kinds KindProvider, d Discoverer, opts Options, obs Observer, log *slog.Logger) *Core {
+	return &Core{kinds: kinds, disc: d, opts: opts, obs: obs, log: log,
+		logs: once.New(4096), evals: once.New(1024),
+		current: map[*spec.Kind]bool{}, fields: map[*spec.Kind]*objects.Fields{},
+		free: map[*spec.Kind][]*engine.Renderer{}, lastRead: map[*spec.Kind]source.Resource{}}
+}
+
+// Ready reports whether a discovery has ever succeeded.
+func (c *Core) Ready() bool { return c.ready.Load() }
+
+// Log is the core's logger.
+func (c *Core) Log() *slog.Logger { return c.log }
+
+// KindResult is the outcome for one resource read for a spec kind.
+type KindResult struct {
+	Kind     *spec.Kind
+	Resource source.Resource // what is read (GVK as served)
+	Up       bool
+	// NotServed: discovery succeeded and no version of the kind is served (no
+	// CRD), or its CRD was deleted since. Such a kind has no gateway_metrics_up
+	// series rather than a 0: a cluster without Kuadrant is not a failing one.
+	NotServed bool
+	Err       error
+	Duration  time.Duration
+	Renderer  *engine.Renderer // nil unless Up
+}
+
+// Round is one discovery round: the kinds the provider gave and, for each,
+// the resources to read (a "*" version or kind becomes one per served match,
+// as in KSM).
+type Round struct {
+	Kinds []KindResult
+	// Err is the discovery failure, if any; then every kind carries it and
+	// the resource it was last read at.
+	Err error
+}
+
+type discovery struct {
+	done   chan struct{}
+	served source.Served
+	err    error
+}
+
+// served runs discovery, or joins the one in flight, bounded by ctx.
+// client-go's discovery takes no context: a caller whose ctx ends returns at
+// once, and at most one discovery is ever outstanding, so a hanging API server
+// cannot pile up goroutines.
+func (c *Core) served(ctx context.Context, groups map[string]bool) (source.Served, error) {
+	c.discMu.Lock()
+	d := c.discIn
+	if d == nil {
+		d = &discovery{done: make(chan struct{})}
+		c.discIn = d
+		go func() {
+			d.served, d.err = c.disc.Discover(groups)
+			c.discMu.Lock()
+			c.discIn = nil
+			c.discMu.Unlock()
+			close(d.done)
+		}()
+	}
+	c.discMu.Unlock()
+	select {
+	case <-d.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if d.err != nil && len(d.served) > 0 {
+		// Partial discovery (an aggregated API down): use what answered.
+		c.warnOnce("discovery-partial", "part of API discovery failed", "err", d.err)
+		return d.served, nil
+	}
+	if d.err == nil {
+		c.logs.Forget("discovery-partial")
+	}
+	return d.served, d.err
+}
+
+// Discover asks the provider for the current kinds and the API server for
+// what to read for each.
+func (c *Core) Discover(ctx context.Context) Round {
+	kinds := c.kinds.Kinds(ctx)
+	c.setKinds(kinds)
+	groups := map[string]bool{}
+	for _, k := range kinds {
+		groups[k.GVK.Group] = true
+	}
+	served, err := c.served(ctx, groups)
+	if err != nil {
+		c.warnOnce("discovery", "API server discovery failed; every kind reports gateway_metrics_up 0 until it succeeds", "err", err)
+		r := Round{Err: fmt.Errorf("discovery: %w", err)}
+		for _, k := range kinds {
+			r.Kinds = append(r.Kinds, KindResult{Kind: k, Resource: c.lastResource(k), Err: r.Err})
+		}
+		c.setLast(r.Kinds)
+		return r
+	}
+	c.ready.Store(true)
+	c.logs.Forget("discovery")
+
+	var r Round
+	for _, k := range kinds {
+		g := k.GVK
+		rs := served.Resolve(g.Group, g.Version, g.Kind)
+		missing := "missing/" + g.Group + "/" + g.Kind + "/" + g.Version
+		if len(rs) == 0 {
+			c.infoOnce(missing, "kind not served by the API server (no CRD installed?); it has no gateway_metrics_up series and appears once its CRD is installed", "group", g.Group, "kind", g.Kind, "version", g.Version)
+			r.Kinds = append(r.Kinds, KindResult{Kind: k, Resource: source.Resource{Group: g.Group, Version: g.Version, Kind: g.Kind},
+				NotServed: true, Err: fmt.Errorf("the API server serves no version of %s.%s", g.Kind, g.Group)})
+			continue
+		}
+		c.logs.Forget(missing)
+		for _, res := range rs {
+			if g.Version != "*" && res.Version != g.Version {
+				c.infoOnce("version/"+res.Group+"/"+res.Kind+"/"+res.Version, "spec version not served; reading the preferred served version instead", "kind", res.Kind, "spec_version", g.Version, "read_version", res.Version)
+			}
+			r.Kinds = append(r.Kinds, KindResult{Kind: k, Resource: res})
+		}
+		if len(rs) == 1 && g.Version != "*" && g.Kind != "*" {
+			c.mu.Lock()
+			c.lastRead[k] = rs[0]
+			c.mu.Unlock()
+		}
+	}
+	c.setLast(r.Kinds)
+	return r
+}
+
+func (c *Core) setLast(kinds []KindResult) {
+	c.mu.Lock()
+	c.last = slices.Clone(kinds)
+	c.mu.Unlock()
+}
+
+// setKinds makes kinds the current set, dropping the state of kinds that are
+// gone so that kinds coming and going cannot grow memory.
+func (c *Core) setKinds(kinds []*spec.Kind) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := make(map[*spec.Kind]bool, len(kinds))
+	for _, k := range kinds {
+		now[k] = true
+		if c.fields[k] == nil {
+			c.fields[k] = engine.Projection(k)
+		}
+	}
+	for k := range c.current {
+		if !now[k] {
+			delete(c.fields, k)
+			delete(c.free, k)
+			delete(c.lastRead, k)
+		}
+	}
+	c.current = now
+}
+
+func (c *Core) lastResource(k *spec.Kind) source.Resource {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.lastRead[k]; ok {
+		return r
+	}
+	return source.Resource{Group: k.GVK.Group, Version: k.GVK.Version, Kind: k.GVK.Kind}
+}
+
+// Fields is the part of a kind's objects its families can observe.
+func (c *Core) Fields(k *spec.Kind) *objects.Fields {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f := c.fields[k]; f != nil {
+		return f
+	}
+	return engine.Projection(k)
+}
+
+// Scope is one LIST (or watch) a resource needs: a namespace ("" for all, or
+// a cluster-scoped kind) and a field selector.
+type Scope struct {
+	Namespace     string
+	FieldSelector string
+}
+
+// Scopes are KSM's namespace semantics, for both modes: cluster-scoped kinds
+// are read whole; namespaced kinds in every allowed namespace (all when
+// --namespaces is empty), and --namespaces-denylist applies inside the
+// allowlist. An allowlist that the denylist empties reads nothing (never all).
+func (c *Core) Scopes(r source.Resource) []Scope {
+	if !r.Namespaced {
+		return []Scope{{}}
+	}
+	if len(c.opts.Namespaces) == 0 {
+		var sel []string
+		for _, ns := range c.opts.DeniedNamespaces {
+			sel = append(sel, "metadata.namespace!="+ns)
+		}
+		return []Scope{{FieldSelector: strings.Join(sel, ",")}}
+	}
+	out := []Scope{}
+	for _, ns := range c.opts.Namespaces {
+		if !slices.Contains(c.opts.DeniedNamespaces, ns) && !slices.ContainsFunc(out, func(s Scope) bool { return s.Namespace == ns }) {
+			out = append(out, Scope{Namespace: ns})
+		}
+	}
+	return out
+}
+
+// Shard is this exporter's shard and the shard count now (0, 1 without
+// sharding).
+func (c *Core) Shard() (shard, shards int) {
+	if c.opts.Shard == nil {
+		return 0, 1
+	}
+	shard, shards = c.opts.Shard()
+	if shards < 1 {
+		return 0, 1
+	}
+	return shard, shards
+}
+
+// Keeps reports whether an object with this UID belongs to shard of shards.
+func Keeps(uid string, shard, shards int) bool {
+	return shards <= 1 || ShardOf(uid, shards) == shard
+}
+
+// ShardOf is KSM's sharding: jump consistent hash of FNV-1a 64 of the UID.
+func ShardOf(uid string, shards int) int {
+	h := fnv.New64a()
+	h.Write([]byte(uid))
+	return int(jumpHash(h.Sum64(), shards))
+}
+
+// jumpHash is Lamping and Veach's jump consistent hash, as in
+// github.com/dgryski/go-jump, which KSM uses.
+func jumpHash(key uint64, buckets int) int32 {
+	var b, j int64 = -1, 0
+	for j < int64(buckets) {
+		b = j
+		key = key*2862933555777941757 + 1
+		j = int64(float64(b+1) * (float64(int64(1)<<31) / float64((key>>33)+1)))
+	}
+	return int32(b)
+}
+
+func gvk(r source.Resource) engine.GVK {
+	return engine.GVK{Group: r.Group, Version: r.Version, Kind: r.Kind}
+}
+
+// NewRenderer is a renderer that reports evaluation errors to the core; watch
+// mode keeps one per store.
+func (c *Core) NewRenderer(k *spec.Kind, r source.Resource) *engine.Renderer {
+	return engine.NewRenderer(k, gvk(r), c.evalError)
+}
+
+// Renderer takes a pooled renderer for a result's kind.
+func (c *Core) Renderer(kr *KindResult) *engine.Renderer {
+	c.mu.Lock()
+	if free := c.free[kr.Kind]; len(free) > 0 {
+		r := free[len(free)-1]
+		c.free[kr.Kind] = free[:len(free)-1]
+		c.mu.Unlock()
+		r.Reset(gvk(kr.Resource))
+		return r
+	}
+	c.mu.Unlock()
+	return c.NewRenderer(kr.Kind, kr.Resource)
+}
+
+// Put returns a renderer to its kind's pool (dropped if the kind is gone).
+func (c *Core) Put(r *engine.Renderer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.current[r.Kind()] && len(c.free[r.Kind()]) < 64 {
+		c.free[r.Kind()] = append(c.free[r.Kind()], r)
+	}
+}
+
+// Record sets the outcome of reading kr: with err nil it is up and serves r
+// (finished, so that readers never write to it); otherwise it is down and r
+// goes back to the pool. A 404 means the CRD went away since discovery: the
+// kind is then not served, like one never installed.
+func (c *Core) Record(kr *KindResult, r *engine.Renderer, err error) {
+	if err != nil {
+		kr.Up, kr.Err, kr.Renderer = false, err, nil
+		kr.NotServed = apierrors.IsNotFound(err)
+		if r != nil {
+			c.Put(r)
+		}
+		return
+	}
+	r.Finish()
+	kr.Up, kr.Err, kr.Renderer = true, nil, r
+	c.Duplicates(kr.Resource.Kind, r.Duplicates)
+}
+
+// Duplicates reports series dropped as duplicates while rendering a kind.
+func (c *Core) Duplicates(kind string, n int) {
+	if c.obs != nil && n > 0 {
+		c.obs.Duplicates(kind, n)
+	}
+}
+
+// Listed accounts for one LIST of a resource, whichever mode made it: the
+// telemetry, and one log line per kind and kind of failure (client-go's
+// typed API errors name it), until the kind lists again.
+func (c *Core) Listed(r source.Resource, err error, d time.Duration) {
+	result := "success"
+	if err != nil {
+		result = "error"
+	}
+	if c.obs != nil {
+		c.obs.ListDone(r, result, d)
+	}
+	key := "list/" + r.Group + "/" + r.Kind + "/" + r.Version + "/"
+	if err == nil {
+		c.logs.ForgetPrefix(key)
+		return
+	}
+	args := []any{"resource", r.Plural + "." + r.Group, "version", r.Version, "err", err}
+	reason := string(apierrors.ReasonForError(err))
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		// The scrape's deadline: reported by gateway_metrics_up 0, and
+		// logging it would log every slow scrape.
+		c.log.Debug("list did not finish before the scrape deadline", args...)
+	case apierrors.IsForbidden(err):
+		c.warnOnce(key+reason, "RBAC forbids listing this kind; grant list on it (see deploy/)", args...)
+	case apierrors.IsNotFound(err):
+		c.infoOnce(key+reason, "kind no longer served (CRD deleted?); its series are gone until it is served again", args...)
+	case apierrors.IsTooManyRequests(err):
+		c.warnOnce(key+reason, "API server kept throttling the list (priority and fairness) past the scrape deadline; kind reported down", args...)
+	case reason != "":
+		c.warnOnce(key+reason, "list failed", args...)
+	default:
+		c.warnOnce(key+"transport", "list failed: API server unreachable?", args...)
+	}
+}
+
+func (c *Core) warnOnce(key, msg string, args ...any) { c.logOnce(slog.LevelWarn, key, msg, args...) }
+func (c *Core) infoOnce(key, msg string, args ...any) { c.logOnce(slog.LevelInfo, key, msg, args...) }
+
+// logOnce logs a message the first time a key is seen (until it is
+// forgotten), so a persistent problem is one log line, not one per scrape.
+func (c *Core) logOnce(level slog.Level, key, msg string, args ...any) {
+	first, full := c.logs.First(key)
+	if full {
+		c.log.Warn("too many distinct problems to log each once; further ones are only counted")
+	}
+	if first {
+		c.log.Log(context.Background(), level, msg, args...)
+	}
+}
+
+// evalError logs each distinct evaluation error once (KSM logs one line per
+// object per update) and counts every occurrence.
+func (c *Core) evalError(f *spec.Family, err error) {
+	if c.obs != nil {
+		c.obs.EvalError(f.Name)
+	}
+	first, full := c.evals.First(f.Name + "\x00" + err.Error())
+	if full {
+		c.log.Warn("too many distinct evaluation errors to log each once; further ones are only counted (gateway_metrics_eval_errors_total)")
+	}
+	if first {
+		c.log.Warn("cannot evaluate family for an object (logged once)", "family", f.Name, "err", err, "spec", fmt.Sprintf("%s:%d", f.File, f.Line))
+	}
+}
+
+// Result is one collection, shared by every scrape that reads it. Release it
+// when done writing.
+type Result struct {
+	Kinds []KindResult
+	refs  atomic.Int32
+	core  *Core
+}
+
+// Result wraps kinds for n readers; their renderers return to the pool when
+// the last one releases it.
+func (c *Core) Result(kinds []KindResult, readers int32) *Result {
+	r := &Result{Kinds: kinds, core: c}
+	r.refs.Store(readers)
+	return r
+}
+
+// Release returns the result's renderers once every reader is done.
+func (r *Result) Release() {
+	if r.refs.Add(-1) != 0 || r.core == nil {
+		return
+	}
+	for _, k := range r.Kinds {
+		if k.Renderer != nil {
+			r.core.Put(k.Renderer)
+		}
+	}
+}
+
+// Down is a result in which every kind of the last round failed with err:
+// what a scrape answers when it ran out of time before a collection finished.
+// Kinds the last round found not served stay without series.
+func (c *Core) Down(err error) *Result {
+	c.mu.Lock()
+	kinds := slices.Clone(c.last)
+	c.mu.Unlock()
+	if kinds == nil {
+		for _, k := range c.kinds.Kinds(context.Background()) {
+			kinds = append(kinds, KindResult{Kind: k, Resource: c.lastResource(k)})
+		}
+	}
+	for i := range kinds {
+		if !kinds[i].NotServed {
+			kinds[i].Err = err
+		}
+	}
+	return c.Result(kinds, 1)
+}
