@@ -450,6 +450,24 @@ func runDiscoveredPolicies(t *testing.T, mode string) {
 		t.Logf("an Envoy Gateway user sees: %s", l)
 	}
 
+	// API calls: list mode makes one LIST per discovered kind per scrape
+	// (one namespace here, one page), watch mode none; finding the kinds
+	// (one watch on CRDs) costs nothing per scrape.
+	before := listCounts(t, x)
+	for range 3 {
+		x.scrape(t)
+	}
+	after := listCounts(t, x)
+	perScrape := 3.0
+	if mode == "watch" {
+		perScrape = 0
+	}
+	for _, k := range []string{"SecurityPolicy", "BackendTrafficPolicy", "ClientTrafficPolicy", "EnvoyExtensionPolicy", "LoosePolicy"} {
+		if d := after[k] - before[k]; d != perScrape {
+			t.Errorf("%s mode: %v LISTs of %s in 3 scrapes, want %v", mode, d, k, perScrape)
+		}
+	}
+
 	// A policy CRD installed while the exporter runs.
 	qfile := filepath.Join(dir, "quotapolicies.yaml")
 	if err := os.WriteFile(qfile, []byte(quotaPolicyCRD), 0o644); err != nil {
