@@ -430,7 +430,13 @@ func runDiscoveredPolicies(t *testing.T, mode string) {
 		upLine("policies.example.test", "LoosePolicy", "v1", "1"),
 	}
 	discoveredUp := func(lines []string) []string {
-		return append(withPrefix(lines, `gateway_metrics_up{group="gateway.envoyproxy.io"`), withPrefix(lines, `gateway_metrics_up{group="policies.example.test"`)...)
+		var out []string
+		for _, l := range lines {
+			if strings.HasPrefix(l, `gateway_metrics_up{group="gateway.envoyproxy.io"`) || strings.HasPrefix(l, `gateway_metrics_up{group="policies.example.test"`) {
+				out = append(out, l)
+			}
+		}
+		return out
 	}
 	lines := scrapeUntil(t, x, func(lines []string) bool { return hasAll(lines, wantUp...) })
 	assertLines(t, "start-up: gateway_metrics_up of the discovered kinds", discoveredUp(lines), wantUp)
@@ -446,8 +452,10 @@ func runDiscoveredPolicies(t *testing.T, mode string) {
 			t.Errorf("BackendTLSPolicy is declared, yet discovered: %s", l)
 		}
 	}
-	for _, l := range withPrefix(lines, "gatewayapi_policy_ancestor_condition{")[:3] {
-		t.Logf("an Envoy Gateway user sees: %s", l)
+	for _, l := range lines {
+		if metricName(l) == "gatewayapi_policy_ancestor_condition" && strings.Contains(l, `policy_group="gateway.envoyproxy.io"`) {
+			t.Logf("an Envoy Gateway user sees: %s", l)
+		}
 	}
 
 	// API calls: list mode makes one LIST per discovered kind per scrape
