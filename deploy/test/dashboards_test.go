@@ -264,13 +264,14 @@ func TestNewDashboardPanels(t *testing.T) {
 			"gatewayapi_httproute_status_parents_conditions", "controller_name",
 			`type="kuadrant.io/AuthPolicyAffected"`, `type="kuadrant.io/RateLimitPolicyAffected"`,
 		},
-		"grpcroutes.json":   {"gatewayapi_grpcroute_status_parents_conditions"},
-		"tlsroutes.json":    {"gatewayapi_tlsroute_status_parents_conditions"},
-		"tcproutes.json":    {"gatewayapi_tcproute_status_parents_conditions"},
-		"udproutes.json":    {"gatewayapi_udproute_status_parents_conditions"},
-		"policies.json":     {"gatewayapi_backendtlspolicy_status_ancestors_conditions", "kuadrant.io/AuthPolicyAffected"},
-		"listenersets.json": {"gatewayapi_listenerset_info", "gatewayapi_listenerset_status_listeners_conditions", "gatewayapi_listenerset_status_listener_attached_routes"},
-		"exporter.json":     {"gateway_metrics_up", "gateway_metrics_scrape_duration_seconds"},
+		"grpcroutes.json":        {"gatewayapi_grpcroute_status_parents_conditions"},
+		"tlsroutes.json":         {"gatewayapi_tlsroute_status_parents_conditions"},
+		"tcproutes.json":         {"gatewayapi_tcproute_status_parents_conditions"},
+		"udproutes.json":         {"gatewayapi_udproute_status_parents_conditions"},
+		"policies.json":          {"gatewayapi_backendtlspolicy_status_ancestors_conditions", "kuadrant.io/AuthPolicyAffected"},
+		"listenersets.json":      {"gatewayapi_listenerset_info", "gatewayapi_listenerset_status_listeners_conditions", "gatewayapi_listenerset_status_listener_attached_routes"},
+		"exporter.json":          {"gateway_metrics_up", "gateway_metrics_scrape_duration_seconds"},
+		"policy-attachment.json": {"gatewayapi_policy_ancestor_condition", "gatewayapi_policy_target_info", "gatewayapi_policy_status_condition"},
 	}
 	for file, needles := range want {
 		for _, n := range needles {

@@ -145,6 +145,7 @@ var requiredAlerts = []string{
 	"GatewayListenerNotProgrammed", "GatewayListenerResolvedRefsFalse",
 	"RouteNotAcceptedByParent", "HTTPRouteWithoutAuthPolicy",
 	"GatewayMetricsExporterKindDown",
+	"PolicyNotAccepted", "PolicyOverriddenOrConflicted", "PolicyTargetNotFound",
 }
 
 func alertsByName(t *testing.T) map[string]map[string]any {

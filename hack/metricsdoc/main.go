@@ -89,6 +89,11 @@ func generate() ([]byte, error) {
 		}
 		b.WriteString("```\n")
 	}
+	section, err := policiesSection()
+	if err != nil {
+		return nil, err
+	}
+	b.WriteString(section)
 	b.WriteString(outro)
 	return []byte(b.String()), nil
 }

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/policies"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/scrape"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/server"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
@@ -166,6 +167,20 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 	case o.TotalShards > 1:
 		opts.Shard = func() (int, int) { return o.Shard, o.TotalShards }
 	}
+	dcfg := rest.CopyConfig(cfg)
+	dcfg.QPS, dcfg.Burst = -1, -1
+	dyn, err := dynamic.NewForConfig(dcfg)
+	if err != nil {
+		return fmt.Errorf("API client: %w", err)
+	}
+	// The kinds to collect: the plan's, plus (by default) one per policy CRD
+	// it does not declare, kept current by one watch on CRDs.
+	kinds := scrape.PlanKinds(plan)
+	var discovered *policies.Watcher
+	if o.DiscoverPolicies {
+		discovered = policies.NewWatcher(plan, o.familyFilter(), log)
+		kinds = discovered
+	}
 	var collector server.Collector
 	if o.Collection == "watch" {
 		for _, k := range plan.Kinds {
@@ -173,15 +188,16 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 				return fmt.Errorf("--collection=watch: %s:%d uses a \"*\" version or kind, which only list mode expands", k.File, k.Line)
 			}
 		}
-		dcfg := rest.CopyConfig(cfg)
-		dcfg.QPS, dcfg.Burst = -1, -1
-		dyn, err := dynamic.NewForConfig(dcfg)
-		if err != nil {
-			return fmt.Errorf("API client: %w", err)
+		wc := watch.NewWithKinds(ctx, kinds, client, dyn, opts, tel, log)
+		if discovered != nil {
+			discovered.OnChange = func() { go wc.KindsChanged(ctx) }
 		}
-		collector = watch.New(ctx, plan, client, dyn, opts, tel, log)
+		collector = wc
 	} else {
-		collector = scrape.New(plan, client, opts, tel, log)
+		collector = scrape.NewWithKinds(kinds, client, opts, tel, log)
+	}
+	if discovered != nil {
+		go discovered.Run(ctx, dyn)
 	}
 	scfg := server.Config{Gzip: o.EnableGzip, ScrapeTimeout: o.ScrapeTimeout, MaxInFlight: o.MaxInFlight,
 		Pprof: o.EnablePprof, Version: version(), Livez: client.Livez}

@@ -39,6 +39,9 @@ type Options struct {
 	MaxInFlight    int
 	EnablePprof    bool
 	MaxHeaderBytes int
+	// DiscoverPolicies adds every Policy Attachment CRD the spec does not
+	// declare (pkg/policies).
+	DiscoverPolicies bool
 
 	// Accepted for compatibility, named in a warning when set.
 	ignored []string
@@ -111,6 +114,7 @@ func Parse(args []string, stderr io.Writer) (*Options, error) {
 	fs.IntVar(&o.MaxInFlight, "max-concurrent-scrapes", 64, "Concurrent /metrics requests served; more get 503 (they share one collection anyway).")
 	fs.BoolVar(&o.EnablePprof, "enable-pprof", false, "Serve /debug/pprof on the telemetry port.")
 	fs.IntVar(&o.MaxHeaderBytes, "max-header-bytes", 64<<10, "Largest request header accepted.")
+	fs.BoolVar(&o.DiscoverPolicies, "discover-policies", true, "Serve gatewayapi_policy_* families for every Policy Attachment CRD (GEP-713) the spec does not declare, found by watching CRDs.")
 
 	var sink string
 	var sinkBool bool

@@ -33,12 +33,47 @@ func SortSources(srcs []Source) {
 // Assemble writes the families of every source, in order, with KSM's header
 // de-duplication across sources. It does not terminate an OpenMetrics body:
 // the caller may add its own families first.
+//
+// Kinds that share one family list (the discovered policy kinds of
+// pkg/policies) are written family by family, at the place of the first of
+// them, so that each family stays contiguous as OpenMetrics requires. A spec
+// never yields such kinds, so KSM's order is untouched.
 func Assemble(w *BodyWriter, srcs []Source, format exposition.Format) {
 	seen := make(map[string]struct{})
-	for _, s := range srcs {
+	done := make([]bool, len(srcs))
+	for i, s := range srcs {
+		if done[i] {
+			continue
+		}
 		s.Renderer.Finish()
-		s.Renderer.WriteTo(w, format, seen)
+		group := []*Renderer{s.Renderer}
+		for j := i + 1; j < len(srcs); j++ {
+			if !done[j] && sharesFamilies(s.Renderer.kind, srcs[j].Renderer.kind) {
+				srcs[j].Renderer.Finish()
+				group = append(group, srcs[j].Renderer)
+				done[j] = true
+			}
+		}
+		if len(group) == 1 {
+			s.Renderer.WriteTo(w, format, seen)
+			continue
+		}
+		objects := 0
+		for _, r := range group {
+			objects += r.objects
+		}
+		var hdr []byte
+		for fi := range s.Renderer.kind.Families {
+			hdr = group[0].writeHeader(w, hdr, fi, objects, format, seen)
+			for _, r := range group {
+				r.writeSamples(w, fi)
+			}
+		}
 	}
+}
+
+func sharesFamilies(a, b *spec.Kind) bool {
+	return a != b && len(a.Families) > 0 && len(a.Families) == len(b.Families) && &a.Families[0] == &b.Families[0]
 }
 
 // PluralOf is the resource name KSM uses when discovery does not say:

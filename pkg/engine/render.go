@@ -188,20 +188,30 @@ func appendMerged(b []byte, a, base labelSet, baseText []byte, baseEnds []int) [
 // followed by the samples. Call Finish first.
 func (r *Renderer) WriteTo(w *BodyWriter, format exposition.Format, seen map[string]struct{}) {
 	var hdr []byte
-	for i, f := range r.kind.Families {
-		if _, dup := seen[f.Name]; !dup {
-			seen[f.Name] = struct{}{}
-			if r.objects > 0 {
-				hdr = exposition.AppendHeader(hdr[:0], f.Name, f.Help, string(f.Type), format)
-				_, _ = w.Write(hdr)
-			}
+	for i := range r.kind.Families {
+		hdr = r.writeHeader(w, hdr, i, r.objects, format, seen)
+		r.writeSamples(w, i)
+	}
+}
+
+func (r *Renderer) writeHeader(w *BodyWriter, hdr []byte, i, objects int, format exposition.Format, seen map[string]struct{}) []byte {
+	f := r.kind.Families[i]
+	if _, dup := seen[f.Name]; !dup {
+		seen[f.Name] = struct{}{}
+		if objects > 0 {
+			hdr = exposition.AppendHeader(hdr[:0], f.Name, f.Help, string(f.Type), format)
+			_, _ = w.Write(hdr)
 		}
-		if r.zs[i].closed {
-			w.member(r.zs[i].buf.Bytes())
-		}
-		if len(r.bufs[i]) > 0 {
-			_, _ = w.Write(r.bufs[i])
-		}
+	}
+	return hdr
+}
+
+func (r *Renderer) writeSamples(w *BodyWriter, i int) {
+	if r.zs[i].closed {
+		w.member(r.zs[i].buf.Bytes())
+	}
+	if len(r.bufs[i]) > 0 {
+		_, _ = w.Write(r.bufs[i])
 	}
 }
 

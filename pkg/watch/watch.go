@@ -75,6 +75,16 @@ func NewWithKinds(ctx context.Context, kinds scrape.KindProvider, disc scrape.Di
 		Rediscover: 10 * time.Second, watches: map[key]*resourceWatch{}}
 }
 
+// KindsChanged rediscovers now rather than at the next Rediscover: the
+// provider's kinds changed (a policy CRD came or went), so reflectors start
+// or stop before the next scrape.
+func (c *Collector) KindsChanged(ctx context.Context) {
+	c.mu.Lock()
+	c.last = time.Time{}
+	c.mu.Unlock()
+	c.reconcile(ctx)
+}
+
 // Warm discovers the kinds and starts their reflectors.
 func (c *Collector) Warm(ctx context.Context) { c.reconcile(ctx) }
 

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
@@ -24,7 +25,18 @@ func TestMain(m *testing.M) {
 		if _, err := e.Apply(ctx, testenv.SamplesNamespace, testenv.Samples()); err != nil {
 			return err
 		}
-		_, err := e.Apply(ctx, fixturesNamespace, fixtures)
+		if _, err := e.Apply(ctx, fixturesNamespace, fixtures); err != nil {
+			return err
+		}
+		// A policy kind no spec declares, for the Policy Attachment dashboard.
+		if err := e.InstallCRDs(ctx, "testdata/policies.yaml"); err != nil {
+			return err
+		}
+		objs, err := os.ReadFile("testdata/policy-objects.yaml")
+		if err != nil {
+			return err
+		}
+		_, err = e.Apply(ctx, fixturesNamespace, objs)
 		return err
 	})
 }

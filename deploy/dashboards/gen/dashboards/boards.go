@@ -50,6 +50,7 @@ func all() []named {
 	out = append(out,
 		named{"listenersets.json", listenerSets()},
 		named{"policies.json", policies()},
+		named{"policy-attachment.json", policyAttachment()},
 		named{"exporter.json", exporter()},
 	)
 	return out

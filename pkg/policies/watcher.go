@@ -1,0 +1,224 @@
+package policies
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
+)
+
+// CRDs is apiextensions.k8s.io/v1 customresourcedefinitions.
+var CRDs = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// Watcher keeps the set of kinds to collect current: the plan's, then one
+// per policy CRD the plan does not declare. One watch on CRDs feeds it, so
+// finding policies costs no API call per scrape; a CRD that appears or
+// goes is in the next Kinds.
+type Watcher struct {
+	plan *spec.Plan
+	keep func(string) bool
+	log  *slog.Logger
+
+	// OnChange, when set before Run, is called (without locks held) after
+	// the kinds changed, so that a mode that caches its kinds can look again.
+	OnChange func()
+
+	mu       sync.Mutex
+	crds     map[string]CRD // by CRD name
+	kinds    []*spec.Kind
+	byKey    map[CRD]*spec.Kind // a kind keeps its identity while its CRD does not change
+	tried    chan struct{}      // closed after the first LIST of CRDs, whatever its outcome
+	tryOnce  sync.Once
+	synced   chan struct{}
+	syncOnce sync.Once
+	warned   atomic.Bool // a failing LIST of CRDs is logged once until one succeeds
+}
+
+// NewWatcher serves plan's kinds until Run has listed the CRDs. keep is the
+// family allow/deny filter (nil: all).
+func NewWatcher(plan *spec.Plan, keep func(string) bool, log *slog.Logger) *Watcher {
+	return &Watcher{plan: plan, keep: keep, log: log, crds: map[string]CRD{}, kinds: plan.Kinds,
+		byKey: map[CRD]*spec.Kind{}, tried: make(chan struct{}), synced: make(chan struct{})}
+}
+
+// Kinds is the current set (scrape.KindProvider): the plan's kinds first, in
+// plan order, then the discovered ones by group and kind. The slice is never
+// modified; a change makes a new one. Until the first LIST of CRDs has been
+// answered it waits for it (bounded by ctx), so that the first scrape after
+// start-up already has the policies; if that LIST failed (RBAC, outage), it
+// serves the plan's kinds while the reflector retries.
+func (w *Watcher) Kinds(ctx context.Context) []*spec.Kind {
+	select {
+	case <-w.tried:
+	case <-ctx.Done():
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.kinds
+}
+
+// Synced is closed once the CRDs were listed the first time.
+func (w *Watcher) Synced() <-chan struct{} { return w.synced }
+
+// Run watches CRDs until ctx ends. A failing list or watch (RBAC, outage)
+// is retried by client-go's reflector with backoff; the kinds stay as they
+// were.
+func (w *Watcher) Run(ctx context.Context, dyn dynamic.Interface) {
+	client := dyn.Resource(CRDs)
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			l, err := client.List(ctx, o)
+			if err == nil {
+				w.warned.Store(false)
+			} else if !w.warned.Swap(true) {
+				w.log.Warn("cannot list CRDs to discover policy kinds; retrying (grant list/watch on customresourcedefinitions, or --discover-policies=false)", "err", err)
+			}
+			if err != nil {
+				w.tryOnce.Do(func() { close(w.tried) })
+			}
+			return l, err
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return client.Watch(ctx, o)
+		},
+	}
+	refl := cache.NewReflectorWithOptions(lw, &unstructured.Unstructured{}, (*crdStore)(w), cache.ReflectorOptions{Name: "policy CRDs"})
+	refl.RunWithContext(ctx)
+}
+
+// rebuild recomputes the kinds and reports whether they changed; call with
+// mu held.
+func (w *Watcher) rebuild() bool {
+	crds := make([]CRD, 0, len(w.crds))
+	for _, c := range w.crds {
+		crds = append(crds, c)
+	}
+	sort.Slice(crds, func(i, j int) bool { return crds[i].Name < crds[j].Name })
+	found := Kinds(crds, w.plan, w.keep)
+	byKey := map[CRD]*spec.Kind{}
+	kinds := append([]*spec.Kind{}, w.plan.Kinds...)
+	var names []string
+	for _, k := range found {
+		var c CRD
+		for _, cand := range crds {
+			if cand.Group == k.GVK.Group && cand.Kind == k.GVK.Kind {
+				c = cand
+				break
+			}
+		}
+		if old, ok := w.byKey[c]; ok {
+			k = old
+		}
+		byKey[c] = k
+		kinds = append(kinds, k)
+		names = append(names, k.GVK.Kind+"."+k.GVK.Group+"/"+k.GVK.Version)
+	}
+	changed := !sameKinds(w.kinds, kinds)
+	if changed {
+		w.log.Info("policy kinds discovered", "kinds", names)
+	}
+	w.byKey = byKey
+	w.kinds = kinds
+	return changed
+}
+
+func sameKinds(a, b []*spec.Kind) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// crdStore is the reflector's store: it keeps only what Detect finds, never
+// the CRDs (their schemas can be megabytes).
+type crdStore Watcher
+
+func (s *crdStore) set(obj any, del bool) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return
+	}
+	w := (*Watcher)(s)
+	name := u.GetName()
+	c, isPolicy := Detect(u.Object)
+	isPolicy = isPolicy && established(u.Object)
+	w.mu.Lock()
+	old, had := w.crds[name]
+	switch {
+	case del || !isPolicy:
+		if !had {
+			w.mu.Unlock()
+			return
+		}
+		delete(w.crds, name)
+	case had && old == c:
+		w.mu.Unlock()
+		return
+	default:
+		w.crds[name] = c
+	}
+	changed := w.rebuild()
+	w.mu.Unlock()
+	if changed && w.OnChange != nil {
+		w.OnChange()
+	}
+}
+
+// established reports whether the API server serves a CRD's resources yet:
+// its objects cannot be listed before, so it counts from the update that
+// sets the condition.
+func established(crd map[string]any) bool {
+	conds, _ := dig(crd, "status", "conditions").([]any)
+	for _, c := range conds {
+		if m, ok := c.(map[string]any); ok && m["type"] == "Established" {
+			return m["status"] == "True"
+		}
+	}
+	return false
+}
+
+func (s *crdStore) Add(obj any) error    { s.set(obj, false); return nil }
+func (s *crdStore) Update(obj any) error { s.set(obj, false); return nil }
+func (s *crdStore) Delete(obj any) error { s.set(obj, true); return nil }
+func (s *crdStore) Resync() error        { return nil }
+
+func (s *crdStore) Replace(list []any, _ string) error {
+	w := (*Watcher)(s)
+	crds := map[string]CRD{}
+	for _, obj := range list {
+		if u, ok := obj.(*unstructured.Unstructured); ok {
+			if c, isPolicy := Detect(u.Object); isPolicy && established(u.Object) {
+				crds[u.GetName()] = c
+			}
+		}
+	}
+	w.mu.Lock()
+	w.crds = crds
+	changed := w.rebuild()
+	w.mu.Unlock()
+	w.syncOnce.Do(func() { close(w.synced) })
+	w.tryOnce.Do(func() { close(w.tried) })
+	if changed && w.OnChange != nil {
+		w.OnChange()
+	}
+	return nil
+}
