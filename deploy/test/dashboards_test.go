@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/dashboards/gen/dashboards"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/refdata"
 )
 
 const oldDashboardsRel = "anchors/gateway-api-state-metrics/config/examples/dashboards"
@@ -115,13 +116,11 @@ func templateVars(d map[string]any) map[string]string {
 	return out
 }
 
+// sharedDir is the reference-data folder (internal/refdata): the test skips
+// without it locally and fails in CI.
 func sharedDir(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(repoRoot(t), "..", "shared")
-	if st, err := os.Stat(filepath.Join(dir, oldDashboardsRel)); err != nil || !st.IsDir() {
-		t.Skipf("skipping: the old gateway-api-state-metrics dashboards are not available (%s not found; ../shared relative to the repository root is only present in the development environment)", filepath.Join(dir, oldDashboardsRel))
-	}
-	return dir
+	return refdata.Require(t, oldDashboardsRel)
 }
 
 // TestOldDashboardExpressions checks that every query and template variable
