@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/refdata"
+	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
