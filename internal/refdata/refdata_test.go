@@ -25,7 +25,9 @@ func (r *recorder) Skipf(format string, args ...any) {
 	r.ended = "skip: " + fmt.Sprintf(format, args...)
 	runtime.Goexit()
 }
-func (r *recorder) Logf(format string, args ...any) { r.logs = append(r.logs, fmt.Sprintf(format, args...)) }
+func (r *recorder) Logf(format string, args ...any) {
+	r.logs = append(r.logs, fmt.Sprintf(format, args...))
+}
 
 // run calls f with a recorder in its own goroutine (Fatalf and Skipf end it).
 func run(f func(tb testing.TB)) *recorder {
