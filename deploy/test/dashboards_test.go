@@ -1,7 +1,6 @@
 package deploytest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -18,23 +17,14 @@ import (
 
 const oldDashboardsRel = "anchors/gateway-api-state-metrics/config/examples/dashboards"
 
-// TestDashboardsInSync regenerates the dashboards and compares them with
-// the checked-in files.
-func TestDashboardsInSync(t *testing.T) {
+// TestDashboardsAllGenerated: every dashboard in deploy/dashboards comes from
+// the generator. (That the generated files are up to date is checked by
+// `make check-generated`, which regenerates them.)
+func TestDashboardsAllGenerated(t *testing.T) {
 	dir := filepath.Join(repoRoot(t), "deploy/dashboards")
 	files, err := dashboards.Files()
 	if err != nil {
 		t.Fatal(err)
-	}
-	for name, want := range files {
-		got, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Errorf("%s: %v (run: cd deploy/dashboards/gen && go run .)", name, err)
-			continue
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("deploy/dashboards/%s is out of date; run: cd deploy/dashboards/gen && go run .", name)
-		}
 	}
 	onDisk, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	for _, p := range onDisk {

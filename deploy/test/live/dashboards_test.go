@@ -420,4 +420,3 @@ func TestDashboardsWithPrometheus(t *testing.T) {
 		t.Logf("%d rules of %s evaluate without error; states on the samples: %s", len(rules), alerts, strings.Join(states, " "))
 	})
 }
-
