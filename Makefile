@@ -1,7 +1,9 @@
 # gateway-api-metrics-exporter
 #
 #   make run-local   local control plane + sample objects + the exporter on :8080
-#   make test        the whole suite: unit, compat (vs kube-state-metrics), e2e, deploy
+#   make test        the whole suite: generated files, vet, staticcheck, unit and
+#                    e2e (race detector), compat (vs kube-state-metrics), deploy
+#   make generate    METRICS.md, dashboards, PrometheusRule and the chart's alerts
 #   make bench       benchmarks (compare runs with benchstat)
 
 GO            ?= go
@@ -13,8 +15,12 @@ LDFLAGS       := -s -w -X github.com/kuadrant/gateway-api-metrics-exporter/pkg/a
 export KUBE_BIN ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gateway-api-metrics-exporter/kube-v1.37.2
 BENCH_COUNT   ?= 6
 FUZZ_TIME     ?= 2m
+# The packages of every module in go.work (hack/tools holds no code of ours).
+ALL_PKGS      := ./... ./compat/ksmdiff/... ./deploy/test/... ./deploy/dashboards/gen/...
+# Written by `make generate`; `make check-generated` fails when they differ.
+GENERATED     := METRICS.md deploy/dashboards deploy/rules/prometheusrule.yaml deploy/helm/gateway-api-metrics-exporter/files/alerts.yaml
 
-.PHONY: all build kube-bins ksm-bin run-local test test-go test-compat test-deploy test-fuzz bench fuzz docs check-docs vet image clean
+.PHONY: all build kube-bins ksm-bin run-local test test-go test-compat test-deploy test-fuzz bench fuzz generate docs check-generated check-docs vet lint image clean
 
 all: build
 
@@ -28,15 +34,21 @@ run-local: build kube-bins
 	$(GO) run ./hack/run-local --exporter=$(BIN)
 
 vet:
-	$(GO) vet ./...
-	cd compat/ksmdiff && $(GO) vet ./...
+	$(GO) vet $(ALL_PKGS)
 
-test: vet test-go test-compat test-deploy test-fuzz
+STATICCHECK := bin/staticcheck
+$(STATICCHECK): hack/tools/go.mod hack/tools/go.sum
+	cd hack/tools && $(GO) build -o ../../$(STATICCHECK) honnef.co/go/tools/cmd/staticcheck
 
-# Unit and e2e tests of the main module; the packages that need the control
-# plane (e2e, pkg/testenv) start their own on loopback.
+lint: $(STATICCHECK)
+	$(STATICCHECK) $(ALL_PKGS)
+
+test: check-generated vet lint test-go test-compat test-deploy test-fuzz
+
+# Unit and e2e tests of the main module, with the race detector; the packages
+# that need the control plane (e2e, pkg/testenv) start their own on loopback.
 test-go: kube-bins
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # Differential tests against kube-state-metrics (its own module).
 test-compat:
@@ -72,11 +84,26 @@ bench: $(BENCHSTAT) kube-bins ksm-bin
 	  $(GO) test -run '^$$' -bench 'RealAPIServer' -benchtime 3x -count $(BENCH_COUNT) -timeout 60m ./e2e 2>&1 | grep -v 'exporter: time=' ) | tee bench/new.txt
 	@if [ -f bench/old.txt ]; then $(BENCHSTAT) bench/old.txt bench/new.txt; else $(BENCHSTAT) bench/new.txt; fi
 
-docs:
-	$(GO) run ./hack/metricsdoc > METRICS.md
+generate: docs
+	cd deploy/dashboards/gen && $(GO) run . >/dev/null
+	$(GO) run ./deploy/rules/gen
 
-check-docs:
-	$(GO) test -count=1 -run TestMetricsDocInSync ./hack/metricsdoc
+docs:
+	$(GO) run ./hack/metricsdoc > METRICS.md.tmp
+	mv METRICS.md.tmp METRICS.md
+
+# Runs `make generate` and fails if that changed any generated file (the tree
+# is left regenerated: review and commit it).
+check-generated:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	tar -cf - $(GENERATED) | tar -xf - -C "$$tmp" && \
+	$(MAKE) --no-print-directory -s generate && \
+	stale=0 && for p in $(GENERATED); do diff -ru "$$tmp/$$p" "$$p" || stale=1; done && \
+	if [ $$stale = 1 ]; then \
+	  echo "check-generated: the files above were out of date: 'make generate' has rewritten them; review and commit them" >&2; exit 1; \
+	fi
+
+check-docs: check-generated
 
 # Not run here (no Docker engine on the build machines); documented in README.
 image:

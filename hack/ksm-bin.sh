@@ -2,6 +2,8 @@
 # Builds the real kube-state-metrics v2.20.0 into the cache beside the control
 # plane binaries and prints its path. Used by `make bench` only.
 set -euo pipefail
+# Its own module at its own dependency versions, never the repository's go.work.
+export GOWORK=off
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${KSM_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/gateway-api-metrics-exporter/ksm-v2.20.0/kube-state-metrics}
 if [ ! -x "$bin" ]; then

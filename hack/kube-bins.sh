@@ -3,6 +3,8 @@
 # keyed by version, so that only the first run on a machine pays the cold build
 # (about 1,050 CPU-seconds). Prints the directory holding the binaries.
 set -euo pipefail
+# Its own module at its own dependency versions, never the repository's go.work.
+export GOWORK=off
 KUBE_VERSION=v1.37.2
 ETCD_VERSION=v3.7.0
 here=$(cd "$(dirname "$0")" && pwd)

@@ -3,7 +3,6 @@ package ksmdiff
 import (
 	"cmp"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"runtime"
@@ -174,7 +173,7 @@ func BenchmarkLegacyRenderRatio(b *testing.B) {
 	b.ReportMetric(float64(ksmT)/float64(oursT), "ksm/ours-time")
 	b.ReportMetric(float64(ksmA)/float64(max(oursA, 1)), "ksm/ours-allocs")
 	if r.Objects() != len(objs) || r.Size() == 0 {
-		b.Fatal(fmt.Sprintf("rendered %d objects, %d bytes", r.Objects(), r.Size()))
+		b.Fatalf("rendered %d objects, %d bytes", r.Objects(), r.Size())
 	}
 }
 

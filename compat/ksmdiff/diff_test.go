@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/refdata"
 	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
@@ -20,28 +21,11 @@ const (
 	omAccept   = "application/openmetrics-text;version=1.0.0"
 )
 
-// sharedDir is the project's shared/ folder, beside the clone (SHARED_DIR
-// overrides); hasShared says whether its reference data is there.
-func sharedDir() string {
-	if dir := os.Getenv("SHARED_DIR"); dir != "" {
-		return dir
-	}
-	return filepath.Join("..", "..", "..", "shared")
-}
-
-func hasShared() bool {
-	_, err := os.Stat(filepath.Join(sharedDir(), "anchors"))
-	return err == nil
-}
-
-// shared returns sharedDir, or skips the test when its data is absent.
+// shared returns the reference-data folder (internal/refdata): without it
+// the proofs against real KSM output skip locally and fail in CI.
 func shared(t *testing.T) string {
 	t.Helper()
-	dir := sharedDir()
-	if !hasShared() {
-		t.Skipf("skipping: the shared reference data (%s) is not beside this clone; set SHARED_DIR to run against it", dir)
-	}
-	return dir
+	return refdata.Require(t, "anchors")
 }
 
 func oldConfig(t *testing.T, name string) []byte {

@@ -75,7 +75,8 @@ func (o *Oracle) Add(objs []map[string]any) error {
 // Write renders what KSM's /metrics handler would serve for the given Accept
 // header.
 func (o *Oracle) Write(accept string) []byte {
-	format := expfmt.NegotiateIncludingOpenMetrics(map[string][]string{"Accept": {accept}})
+	// KSM v2.20.0 calls expfmt.NegotiateIncludingOpenMetrics, which is this.
+	format := expfmt.NegotiateAccept(map[string][]string{"Accept": {accept}}, expfmt.DefaultOpenMetricsAcceptedFormats()...)
 	if format.FormatType() != expfmt.TypeOpenMetrics {
 		format = expfmt.NewFormat(expfmt.TypeTextPlain)
 	}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/refdata"
 	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
@@ -27,7 +28,7 @@ func TestProjectionRendersTheSame(t *testing.T) {
 		t.Fatal(err)
 	}
 	plans := map[string]*spec.Plan{"embedded": embedded, "rules": rules}
-	if hasShared() {
+	if _, ok := refdata.Optional(t, "anchors"); ok {
 		for _, cfg := range []string{"kuadrant", "default"} {
 			p, _, err := spec.Load(cfg, oldConfig(t, cfg))
 			if err != nil {

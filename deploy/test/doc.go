@@ -14,8 +14,6 @@
 // image. It needs the etcd/kube-apiserver binaries (`make kube-bins`) and
 // prometheus; without them it skips locally and fails when CI=true.
 //
-// Regenerate the checked-in generated files with
-//
-//	cd deploy/dashboards/gen && go run .
-//	cd deploy/test && go test ./... -run 'TestPrometheusRule|TestHelmAlerts' -update
+// The checked-in generated files (dashboards, PrometheusRule, the chart's
+// alerts) are written by `make generate` and checked by `make check-generated`.
 package deploytest

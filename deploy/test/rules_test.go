@@ -1,8 +1,6 @@
 package deploytest
 
 import (
-	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,43 +11,6 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-var update = flag.Bool("update", false, "rewrite generated files (prometheusrule.yaml, the chart's files/alerts.yaml)")
-
-const prometheusRuleHeader = `# Code generated from alerts.yaml; DO NOT EDIT.
-# Regenerate: cd deploy/test && go test ./... -run TestPrometheusRule -update
-# The groups of alerts.yaml as a Prometheus Operator PrometheusRule.
-apiVersion: monitoring.coreos.com/v1
-kind: PrometheusRule
-metadata:
-  name: gateway-api-metrics-exporter
-  labels:
-    app.kubernetes.io/name: gateway-api-metrics-exporter
-    app.kubernetes.io/component: alerting-rules
-spec:
-`
-
-// generatePrometheusRule wraps alerts.yaml (from its "groups:" line on) in a
-// PrometheusRule, keeping its comments and formatting.
-func generatePrometheusRule(alerts []byte) []byte {
-	var out bytes.Buffer
-	out.WriteString(prometheusRuleHeader)
-	started := false
-	for _, line := range strings.SplitAfter(string(alerts), "\n") {
-		if !started {
-			if !strings.HasPrefix(line, "groups:") {
-				continue
-			}
-			started = true
-		}
-		if strings.TrimSpace(line) == "" {
-			out.WriteString(line)
-			continue
-		}
-		out.WriteString("  " + line)
-	}
-	return out.Bytes()
-}
-
 func readRepoFile(t *testing.T, rel string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(repoRoot(t), rel))
@@ -57,24 +18,6 @@ func readRepoFile(t *testing.T, rel string) []byte {
 		t.Fatal(err)
 	}
 	return data
-}
-
-func TestPrometheusRuleGenerated(t *testing.T) {
-	alerts := readRepoFile(t, "deploy/rules/alerts.yaml")
-	want := generatePrometheusRule(alerts)
-	path := filepath.Join(repoRoot(t), "deploy/rules/prometheusrule.yaml")
-	if *update {
-		if err := os.WriteFile(path, want, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("deploy/rules/prometheusrule.yaml is out of date with alerts.yaml; run: cd deploy/test && go test ./... -run TestPrometheusRule -update")
-	}
 }
 
 type ruleFile struct {
@@ -114,23 +57,6 @@ func TestPrometheusRuleSameGroups(t *testing.T) {
 	}
 	if len(alerts.Groups) == 0 {
 		t.Fatal("alerts.yaml has no groups")
-	}
-}
-
-func TestHelmAlertsCopy(t *testing.T) {
-	src := readRepoFile(t, "deploy/rules/alerts.yaml")
-	path := filepath.Join(repoRoot(t), "deploy/helm/gateway-api-metrics-exporter/files/alerts.yaml")
-	if *update {
-		if err := os.WriteFile(path, src, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, src) {
-		t.Errorf("the chart's files/alerts.yaml differs from deploy/rules/alerts.yaml; run: cd deploy/test && go test ./... -run TestHelmAlerts -update")
 	}
 }
 

@@ -1,5 +1,5 @@
-// Command metricsdoc writes METRICS.md from metrics-spec/ (`make docs`); a
-// test keeps the checked-in file in sync.
+// Command metricsdoc writes METRICS.md from metrics-spec/ (`make generate`);
+// `make check-generated` fails when the checked-in file differs.
 package main
 
 import (

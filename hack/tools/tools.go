@@ -3,4 +3,7 @@
 // Package tools pins the commands the Makefile builds from this module.
 package tools
 
-import _ "golang.org/x/perf/cmd/benchstat"
+import (
+	_ "golang.org/x/perf/cmd/benchstat"
+	_ "honnef.co/go/tools/cmd/staticcheck"
+)

@@ -1,13 +1,13 @@
 // Package harness runs the exporter in-process for tests (e2e/ and
 // deploy/test), the way redis_exporter's tests do: start it, scrape it over
-// HTTP. It listens on kernel-chosen loopback ports and reads the addresses
-// from its "serving" log line, so no port can be taken in between.
+// HTTP. It listens on kernel-chosen loopback ports, which app.Run reports
+// through Options.OnServing, so no port can be taken in between.
 package harness
 
 import (
 	"bytes"
 	"context"
-	"regexp"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -37,7 +37,9 @@ func Start(t testing.TB, name string, args ...string) *Exporter {
 	if err != nil {
 		t.Fatalf("app.Parse(%q): %v\n%s", args, err, stderr.String())
 	}
-	sink := &logSink{t: t, name: name, addr: make(chan [2]string, 1)}
+	sink := &logSink{t: t, name: name}
+	addrs := make(chan [2]string, 1)
+	opts.OnServing = func(metrics, telemetry net.Addr) { addrs <- [2]string{metrics.String(), telemetry.String()} }
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- app.Run(ctx, opts, app.NewLogger(sink, 0)) }()
@@ -55,13 +57,13 @@ func Start(t testing.TB, name string, args ...string) *Exporter {
 	})
 	x := &Exporter{Options: opts, sink: sink}
 	select {
-	case a := <-sink.addr:
+	case a := <-addrs:
 		x.MetricsURL, x.TelemetryURL = "http://"+a[0], "http://"+a[1]
 	case err := <-errc:
 		cancel()
 		t.Fatalf("%s: app.Run(%q) returned before serving: %v", name, args, err)
 	case <-time.After(30 * time.Second):
-		t.Fatalf("%s: exporter did not log its addresses within 30s", name)
+		t.Fatalf("%s: exporter did not serve within 30s", name)
 	}
 	return x
 }
@@ -79,29 +81,19 @@ func (x *Exporter) LogLines(substr string) []string {
 	return out
 }
 
-// logSink keeps the exporter's log, forwards it to t.Log while the test runs,
-// and picks the bound addresses out of the "serving" line.
+// logSink keeps the exporter's log and forwards it to t.Log while the test
+// runs.
 type logSink struct {
 	mu    sync.Mutex
 	t     testing.TB
 	name  string
 	done  bool
-	sent  bool
-	addr  chan [2]string
 	lines []string
 }
-
-var servingRE = regexp.MustCompile(`msg=serving .*\bmetrics=(\S+) telemetry=(\S+)`)
 
 func (s *logSink) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.sent {
-		if m := servingRE.FindSubmatch(p); m != nil {
-			s.sent = true
-			s.addr <- [2]string{string(m[1]), string(m[2])}
-		}
-	}
 	line := string(bytes.TrimRight(p, "\n"))
 	s.lines = append(s.lines, line)
 	if !s.done {

@@ -130,7 +130,7 @@ func restConfig(o *Options) (*rest.Config, error) {
 // flags, spec, kubeconfig or --tls-config return an error before serving; an
 // unreachable API server does not (kinds report gateway_metrics_up 0).
 func Run(ctx context.Context, o *Options, log *slog.Logger) error {
-	for _, msg := range o.ignored {
+	for _, msg := range o.Warnings() {
 		log.Warn(msg)
 	}
 	if o.AutoGoMemLimit {
@@ -225,6 +225,9 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 	t := server.Timeouts{Read: o.ReadTimeout, Write: o.WriteTimeout, Idle: o.IdleTimeout, ReadHeader: o.HeaderTimeout, MaxHeaderBytes: o.MaxHeaderBytes}
 	mainSrv, mainErr := server.Serve(mainL, mainMux, o.TLSConfig, t, log)
 	telSrv, telErr := server.Serve(telL, telMux, o.TLSConfig, server.Timeouts{Read: time.Minute, Write: time.Minute, Idle: 5 * time.Minute, ReadHeader: 5 * time.Second, MaxHeaderBytes: o.MaxHeaderBytes}, log)
+	if o.OnServing != nil {
+		o.OnServing(mainL.Addr(), telL.Addr())
+	}
 
 	// A first discovery in the background makes /readyz meaningful at once
 	// (and starts watch mode's reflectors).

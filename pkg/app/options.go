@@ -5,6 +5,7 @@ package app
 import (
 	"fmt"
 	"io"
+	"net"
 	"regexp"
 	"strings"
 	"time"
@@ -45,6 +46,10 @@ type Options struct {
 
 	// Accepted for compatibility, named in a warning when set.
 	ignored []string
+
+	// Not a flag: when set, Run calls it once both ports serve, with the
+	// addresses they are bound to (the kernel's choice for port 0).
+	OnServing func(metrics, telemetry net.Addr)
 }
 
 // notApplicable are KSM flags that mean nothing here: built-in kube_* families
@@ -80,6 +85,30 @@ var notApplicable = map[string]string{
 // Parse reads flags; errors name the flag.
 func Parse(args []string, stderr io.Writer) (*Options, error) {
 	o := &Options{}
+	fs := o.flagSet(stderr)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (flags only; the render subcommand comes first)", fs.Arg(0))
+	}
+	fs.Visit(func(f *pflag.Flag) {
+		if why, ok := notApplicable[f.Name]; ok && why != "" {
+			o.ignored = append(o.ignored, fmt.Sprintf("--%s is accepted but not applicable: %s", f.Name, why))
+		}
+	})
+	return o, o.validate()
+}
+
+// FlagSet is the exporter's flags with their defaults, bound to a throwaway
+// Options: for comparing them with kube-state-metrics' (compat/ksmdiff).
+func FlagSet() *pflag.FlagSet { return (&Options{}).flagSet(io.Discard) }
+
+// Warnings are the messages Run logs first: one per not-applicable
+// kube-state-metrics flag that was set.
+func (o *Options) Warnings() []string { return o.ignored }
+
+func (o *Options) flagSet(stderr io.Writer) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("gateway-api-metrics-exporter", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.Host, "host", "::", "Host to expose metrics on.")
@@ -132,18 +161,7 @@ func Parse(args []string, stderr io.Writer) (*Options, error) {
 		}
 		fs.Lookup(name).Hidden = true
 	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (flags only; the render subcommand comes first)", fs.Arg(0))
-	}
-	fs.Visit(func(f *pflag.Flag) {
-		if why, ok := notApplicable[f.Name]; ok && why != "" {
-			o.ignored = append(o.ignored, fmt.Sprintf("--%s is accepted but not applicable: %s", f.Name, why))
-		}
-	})
-	return o, o.validate()
+	return fs
 }
 
 func (o *Options) validate() error {

@@ -24,15 +24,6 @@ func (s *labelSet) set(name, value string) {
 	*s = append(*s, label{name, value})
 }
 
-func (s labelSet) has(name string) bool {
-	for i := range s {
-		if s[i].name == name {
-			return true
-		}
-	}
-	return false
-}
-
 func (s labelSet) sort() {
 	slices.SortFunc(s, func(a, b label) int { return strings.Compare(a.name, b.name) })
 }

@@ -92,7 +92,7 @@ func AppendHeader(b []byte, name, help, typ string, f Format) []byte {
 // KSM's metrics handler does: OpenMetrics when asked for, otherwise text
 // (protobuf included). It returns the Content-Type to answer with.
 func Negotiate(h http.Header) (Format, string) {
-	ct := expfmt.NegotiateIncludingOpenMetrics(h)
+	ct := expfmt.NegotiateAccept(h, expfmt.DefaultOpenMetricsAcceptedFormats()...) // what KSM's NegotiateIncludingOpenMetrics does
 	if ct.FormatType() != expfmt.TypeOpenMetrics {
 		return Text, string(expfmt.NewFormat(expfmt.TypeTextPlain))
 	}

@@ -5,9 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/refdata"
 )
 
 var (
@@ -17,10 +18,7 @@ var (
 )
 
 // InCI reports whether CI=true (or 1): there missing binaries are a hard failure.
-func InCI() bool {
-	v := strings.ToLower(os.Getenv("CI"))
-	return v == "true" || v == "1"
-}
+func InCI() bool { return refdata.InCI() }
 
 // Main is for TestMain: it starts one Env for the test package, runs setup (if
 // not nil), runs the tests and stops the Env, then exits. If the binaries are

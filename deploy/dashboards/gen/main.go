@@ -5,8 +5,8 @@
 //	cd deploy/dashboards/gen && go run .            # writes into deploy/dashboards
 //	cd deploy/dashboards/gen && go run . -out DIR   # writes into DIR
 //
-// The generated files are checked in; deploy/test's TestDashboardsInSync fails
-// when they differ from what this program writes.
+// The generated files are checked in; `make generate` runs this program and
+// `make check-generated` fails when they differ from what it writes.
 package main
 
 import (

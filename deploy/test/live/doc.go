@@ -12,6 +12,6 @@
 // pkg/testenv) and the prometheus binary (installed from Debian's
 // "prometheus" package when missing and running as root). Without them the
 // tests skip locally and fail when CI=true. The comparisons with
-// kube-state-metrics need ../shared next to the repository (skipped when
-// absent).
+// kube-state-metrics need ../shared next to the repository (internal/refdata:
+// skipped when absent, failed when CI=true).
 package live

@@ -23,6 +23,7 @@ import (
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/test/render"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/refdata"
 	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
@@ -44,14 +45,11 @@ func repoRoot(t testing.TB) string {
 	return root
 }
 
-// sharedDir returns ../shared next to the repository, or skips the test.
+// sharedDir returns the reference-data folder after checking that rel is in
+// it (internal/refdata): the test skips without it locally and fails in CI.
 func sharedDir(t testing.TB, rel string) string {
 	t.Helper()
-	dir := filepath.Join(repoRoot(t), "..", "shared")
-	if st, err := os.Stat(filepath.Join(dir, rel)); err != nil || !st.IsDir() {
-		t.Skipf("skipping: reference data %s not found (../shared relative to the repository root is only present in the development environment)", filepath.Join(dir, rel))
-	}
-	return dir
+	return refdata.Require(t, rel)
 }
 
 // defaultPlan is the embedded metrics-spec, what the image serves without a
