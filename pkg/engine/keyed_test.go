@@ -219,8 +219,8 @@ func TestUnexpectedShapesReportErrors(t *testing.T) {
 	wantErrs := map[string][]string{
 		"t_dnspolicy_record_conditions": {
 			`[recordConditions]: labelFromKey root_host expects a map, got string`, // strings: a string, not a map
-			`[recordConditions]: [status]: expected an object, got string`,        // maps: a.example.com's "Ready"
-			`[recordConditions]: [status]: expected an object, got string`,        // maps: b.example.com's first element
+			`[recordConditions]: [status]: expected an object, got string`,         // maps: a.example.com's "Ready"
+			`[recordConditions]: [status]: expected an object, got string`,         // maps: b.example.com's first element
 		},
 		"t_dnspolicy_record_condition_info": {
 			`[status,recordConditions]: labelFromKey root_host expects a map, got string`,

@@ -104,9 +104,9 @@ type Level struct {
 	// becomes this label and the entry's value is iterated as a list.
 	LabelFromKey string
 	Labels       []PathLabel
-	ValueFrom Path
-	NilIsZero bool
-	Nested    *Level
+	ValueFrom    Path
+	NilIsZero    bool
+	Nested       *Level
 }
 
 func compile(file string, m *Metrics, pos positions) (*Plan, error) {
