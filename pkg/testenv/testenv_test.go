@@ -66,7 +66,7 @@ func TestSamplesRoundTrip(t *testing.T) {
 		"gateway.networking.k8s.io/v1 GRPCRoute": true, "gateway.networking.k8s.io/v1 TLSRoute": true,
 		"gateway.networking.k8s.io/v1 TCPRoute": true, "gateway.networking.k8s.io/v1 UDPRoute": true,
 		"gateway.networking.k8s.io/v1 BackendTLSPolicy": true, "gateway.networking.k8s.io/v1 ReferenceGrant": true,
-		"kuadrant.io/v1 AuthPolicy":                     true, "kuadrant.io/v1 RateLimitPolicy": true,
+		"kuadrant.io/v1 AuthPolicy": true, "kuadrant.io/v1 RateLimitPolicy": true,
 		"kuadrant.io/v1 DNSPolicy": true, "kuadrant.io/v1 TLSPolicy": true,
 		"kuadrant.io/v1alpha1 DNSRecord": true, "kuadrant.io/v1alpha1 DNSHealthCheckProbe": true,
 	}
