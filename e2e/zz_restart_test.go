@@ -57,6 +57,10 @@ func TestAPIServerRestart(t *testing.T) {
 		// the outage does not start a new series under another label.
 		wantDown = append(wantDown, upLine(k.Group, k.Kind, k.ReadVersion, "0"))
 	}
+	for _, k := range uninstalledKinds {
+		// Without discovery nobody can tell a missing CRD from an outage.
+		wantDown = append(wantDown, upLine(k.Group, k.Kind, k.SpecVersion, "0"))
+	}
 	assertLines(t, "API server down: gateway_metrics_up", withPrefix(downLines, "gateway_metrics_up"), wantDown)
 	for _, l := range downLines {
 		if !strings.HasPrefix(l, "gateway_metrics_") {
