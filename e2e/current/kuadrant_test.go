@@ -30,8 +30,8 @@ func policyWant(legacy bool) []string {
 		`status{type="Enforced"} 0`,
 		`metadata_generation 1`,
 		`status_observed_generation 1`,
-		`status_condition_last_transition_time{type="Accepted"} ` + t0900,
-		`status_condition_last_transition_time{type="Enforced"} ` + t0909,
+		`status_condition_last_transition_time{type="Accepted"} `+t0900,
+		`status_condition_last_transition_time{type="Enforced"} `+t0909,
 	)
 }
 
