@@ -40,6 +40,7 @@ var familyPrefix = map[string]string{
 	"UDPRoute": "gatewayapi_udproute_", "BackendTLSPolicy": "gatewayapi_backendtlspolicy_", "ListenerSet": "gatewayapi_listenerset_",
 	"TLSPolicy": "gatewayapi_tlspolicy_", "DNSPolicy": "gatewayapi_dnspolicy_", "RateLimitPolicy": "gatewayapi_ratelimitpolicy_",
 	"AuthPolicy": "gatewayapi_authpolicy_", "DNSRecord": "kuadrant_dnsrecord_", "DNSHealthCheckProbe": "kuadrant_dnshealthcheckprobe_",
+	"ReferenceGrant": "gatewayapi_referencegrant_",
 }
 
 // closedPort returns a loopback port that nothing listens on.
@@ -67,13 +68,13 @@ func TestAPIServerUnreachable(t *testing.T) {
 	parseText(t, r.Body)
 	lines := sampleLines(r.Body)
 	var want []string
-	for _, k := range defaultKinds {
+	for _, k := range specKinds() {
 		// Nothing was discovered, so the version is the one the spec names.
 		want = append(want, upLine(k.Group, k.Kind, k.SpecVersion, "0"))
 	}
 	assertLines(t, "gateway_metrics_up", withPrefix(lines, "gateway_metrics_up"), want)
-	if n := len(withPrefix(lines, "gateway_metrics_scrape_duration_seconds")); n != 15 {
-		t.Errorf("gateway_metrics_scrape_duration_seconds: %d lines, want 15", n)
+	if n := len(withPrefix(lines, "gateway_metrics_scrape_duration_seconds")); n != len(want) {
+		t.Errorf("gateway_metrics_scrape_duration_seconds: %d lines, want %d", n, len(want))
 	}
 	for _, l := range lines {
 		if !strings.HasPrefix(l, "gateway_metrics_") {
@@ -177,7 +178,7 @@ func TestAPIServerUnresponsive(t *testing.T) {
 		parseText(t, r.Body)
 		lines := sampleLines(r.Body)
 		var want []string
-		for _, k := range defaultKinds {
+		for _, k := range specKinds() {
 			want = append(want, upLine(k.Group, k.Kind, k.SpecVersion, "0"))
 		}
 		assertLines(t, fmt.Sprintf("scrape %d: gateway_metrics_up", i), withPrefix(lines, "gateway_metrics_up"), want)
@@ -211,7 +212,7 @@ metadata:
   name: e2e-limited
 rules:
 - apiGroups: [gateway.networking.k8s.io]
-  resources: [gatewayclasses, gateways, grpcroutes, tlsroutes, tcproutes, udproutes, backendtlspolicies, listenersets]
+  resources: [gatewayclasses, gateways, grpcroutes, tlsroutes, tcproutes, udproutes, backendtlspolicies, listenersets, referencegrants]
   verbs: [list, watch]
 - apiGroups: [kuadrant.io]
   resources: [authpolicies, ratelimitpolicies, dnspolicies, tlspolicies, dnsrecords, dnshealthcheckprobes]

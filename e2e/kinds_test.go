@@ -73,6 +73,12 @@ func TestGateway(t *testing.T) {
 			`gatewayapi_gateway_status_listeners_conditions{customresource_group="gateway.networking.k8s.io",customresource_kind="Gateway",customresource_version="v1beta1",listener_name="tls-passthrough",name="edge",namespace="${NS}",type="Programmed"} 0`,
 			`gatewayapi_gateway_status{customresource_group="gateway.networking.k8s.io",customresource_kind="Gateway",customresource_version="v1beta1",name="edge",namespace="${NS}",type="Accepted"} 1`,
 			`gatewayapi_gateway_status{customresource_group="gateway.networking.k8s.io",customresource_kind="Gateway",customresource_version="v1beta1",name="edge",namespace="${NS}",type="Programmed"} 0`,
+			// supportedKinds without a group: the CRD defaults it.
+			`gatewayapi_gateway_status_listeners_supported_kinds_info{customresource_group="gateway.networking.k8s.io",customresource_kind="Gateway",customresource_version="v1beta1",listener_name="http",name="edge",namespace="${NS}",route_group="gateway.networking.k8s.io",route_kind="GRPCRoute"} 1`,
+			`gatewayapi_gateway_status_listeners_supported_kinds_info{customresource_group="gateway.networking.k8s.io",customresource_kind="Gateway",customresource_version="v1beta1",listener_name="http",name="edge",namespace="${NS}",route_group="gateway.networking.k8s.io",route_kind="HTTPRoute"} 1`,
+			`gatewayapi_gateway_status_listeners_supported_kinds_info{customresource_group="gateway.networking.k8s.io",customresource_kind="Gateway",customresource_version="v1beta1",listener_name="https",name="edge",namespace="${NS}",route_group="gateway.networking.k8s.io",route_kind="HTTPRoute"} 1`,
+			`gatewayapi_gateway_status_listeners_supported_kinds_info{customresource_group="gateway.networking.k8s.io",customresource_kind="Gateway",customresource_version="v1beta1",listener_name="postgres",name="edge",namespace="${NS}",route_group="gateway.networking.k8s.io",route_kind="TCPRoute"} 1`,
+			`gatewayapi_gateway_status_listeners_supported_kinds_info{customresource_group="gateway.networking.k8s.io",customresource_kind="Gateway",customresource_version="v1beta1",listener_name="tls-passthrough",name="edge",namespace="${NS}",route_group="gateway.networking.k8s.io",route_kind="TLSRoute"} 1`,
 		},
 	})
 	// 4 listeners with 4, 3, 2 and 3 conditions: one line per listener and condition.
@@ -223,6 +229,8 @@ func TestListenerSet(t *testing.T) {
 			`gatewayapi_listenerset_status_listeners_conditions{customresource_group="gateway.networking.k8s.io",customresource_kind="ListenerSet",customresource_version="v1",listener_name="extra-https",name="extra",namespace="${NS}",type="ResolvedRefs"} 0`,
 			`gatewayapi_listenerset_status{customresource_group="gateway.networking.k8s.io",customresource_kind="ListenerSet",customresource_version="v1",name="extra",namespace="${NS}",type="Accepted"} 1`,
 			`gatewayapi_listenerset_status{customresource_group="gateway.networking.k8s.io",customresource_kind="ListenerSet",customresource_version="v1",name="extra",namespace="${NS}",type="Programmed"} 0`,
+			`gatewayapi_listenerset_status_listeners_supported_kinds_info{customresource_group="gateway.networking.k8s.io",customresource_kind="ListenerSet",customresource_version="v1",listener_name="extra-http",name="extra",namespace="${NS}",route_group="gateway.networking.k8s.io",route_kind="HTTPRoute"} 1`,
+			`gatewayapi_listenerset_status_listeners_supported_kinds_info{customresource_group="gateway.networking.k8s.io",customresource_kind="ListenerSet",customresource_version="v1",listener_name="extra-https",name="extra",namespace="${NS}",route_group="gateway.networking.k8s.io",route_kind="HTTPRoute"} 1`,
 		},
 	})
 }
@@ -272,6 +280,7 @@ func TestDNSPolicy(t *testing.T) {
 			`gatewayapi_dnspolicy_status{customresource_group="kuadrant.io",customresource_kind="DNSPolicy",customresource_version="v1",name="edge-dns",namespace="${NS}",type="Enforced"} 0`,
 			`gatewayapi_dnspolicy_status{customresource_group="kuadrant.io",customresource_kind="DNSPolicy",customresource_version="v1",name="edge-dns",namespace="${NS}",type="SubResourcesHealthy"} 0`,
 			`gatewayapi_dnspolicy_target_info{customresource_group="kuadrant.io",customresource_kind="DNSPolicy",customresource_version="v1",name="edge-dns",namespace="${NS}",target_group="gateway.networking.k8s.io",target_kind="Gateway",target_name="edge"} 1`,
+			`gatewayapi_dnspolicy_status_total_records{customresource_group="kuadrant.io",customresource_kind="DNSPolicy",customresource_version="v1",name="edge-dns",namespace="${NS}"} 2`,
 		},
 	})
 }
@@ -312,6 +321,8 @@ func TestDNSHealthCheckProbe(t *testing.T) {
 		Want: []string{
 			`kuadrant_dnshealthcheckprobe_healthy_status{customresource_group="kuadrant.io",customresource_kind="DNSHealthCheckProbe",customresource_version="v1alpha1",name="edge-api-192.0.2.1",namespace="${NS}"} 1`,
 			`kuadrant_dnshealthcheckprobe_healthy_status{customresource_group="kuadrant.io",customresource_kind="DNSHealthCheckProbe",customresource_version="v1alpha1",name="edge-api-192.0.2.2",namespace="${NS}"} 0`,
+			`kuadrant_dnshealthcheckprobe_status_consecutive_failures{customresource_group="kuadrant.io",customresource_kind="DNSHealthCheckProbe",customresource_version="v1alpha1",name="edge-api-192.0.2.1",namespace="${NS}"} 0`,
+			`kuadrant_dnshealthcheckprobe_status_consecutive_failures{customresource_group="kuadrant.io",customresource_kind="DNSHealthCheckProbe",customresource_version="v1alpha1",name="edge-api-192.0.2.2",namespace="${NS}"} 4`,
 		},
 	})
 }

@@ -120,6 +120,9 @@ func labelList(k *spec.Kind, f *spec.Family) string {
 	add(f.Each.Labels)
 	for lv := f.Each.Nested; lv != nil; lv = lv.Nested {
 		add(lv.Labels)
+		if lv.LabelFromKey != "" {
+			set[spec.FixName(lv.LabelFromKey)] = true
+		}
 	}
 	for _, n := range []string{f.Each.LabelFromKey, f.Each.LabelName} {
 		if n != "" {

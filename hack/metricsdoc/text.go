@@ -58,9 +58,56 @@ clash). ` + "`valueFrom`" + ` and ` + "`nilIsZero`" + ` belong to the innermost 
         valueFrom: [status]
 ` + "```" + `
 
+A level may also iterate a **map** with ` + "`labelFromKey`" + `: ` + "`path`" + ` must then resolve to a map; its entries are
+visited in key order, the key becomes that label, and each entry's value is iterated like a list (a list's elements,
+or the value itself). This reads a map of lists such as DNSPolicy ` + "`status.recordConditions`" + ` (root host → conditions):
+
+` + "```yaml" + `
+- name: status_record_conditions
+  help: "Condition of the DNS records of each root host (1 when status is True)"
+  each:
+    type: Gauge
+    gauge:
+      path: [status]
+      nested:
+        path: [recordConditions]         # {"api.example.com": [{type: Ready, status: "True"}, ...], ...}
+        labelFromKey: root_host          # one element per entry of each list, labelled with its key
+        labelsFromPath: {type: [type]}
+        valueFrom: [status]
+` + "```" + `
+
+On the outer level, ` + "`labelFromKey`" + ` beside ` + "`nested`" + ` means the same: the map at ` + "`path`" + ` is iterated entry by
+entry and ` + "`nested.path`" + ` is resolved under each entry's value (without ` + "`nested`" + `, ` + "`labelFromKey`" + ` keeps
+kube-state-metrics' meaning).
+
 A config without ` + "`nested`" + ` means exactly what it means to kube-state-metrics (which ignores the key). The loader
-rejects misuse with file:line: ` + "`nested`" + ` without ` + "`path`" + `, ` + "`valueFrom`/`nilIsZero`/`labelFromKey`" + ` on the outer level,
+rejects misuse with file:line: ` + "`nested`" + ` without ` + "`path`" + `, ` + "`valueFrom`/`nilIsZero`" + ` on the outer level,
 a value on an Info, or ` + "`nested`" + ` under a StateSet.
+
+A status of another shape than the spec describes (a string where a list or an object is expected, a map where a
+number is) never fails the scrape: the family loses the samples it cannot read, the rest of the object and every
+other family are served, and each distinct problem is logged once and counted in
+` + "`gateway_metrics_evaluation_errors_total{family}`" + `. (A map where a number is expected keeps kube-state-metrics'
+reading, one sample per entry, and is reported all the same.)
+
+## Freshness: is a status current?
+
+A controller that has not reconciled an object's latest spec leaves conditions that describe an older generation.
+Every kind with conditions has:
+
+- ` + "`<kind>_metadata_generation`" + `: ` + "`metadata.generation`" + `;
+- ` + "`<kind>_status_condition_observed_generation{type}`" + ` and ` + "`<kind>_status_condition_last_transition_time{type}`" + `
+  (Unix seconds) for the top-level ` + "`status.conditions`" + `;
+- the same two suffixes on every nested conditions family, with its labels: ` + "`..._status_listeners_conditions_observed_generation{listener_name,type}`" + `,
+  ` + "`..._status_parents_conditions_observed_generation{controller_name,parent_*,type}`" + `,
+  ` + "`..._status_ancestors_conditions_observed_generation{ancestor_*,controller_name,type}`" + `, DNSPolicy's
+  ` + "`..._status_record_conditions_observed_generation{root_host,type}`" + ` (and ` + "`_last_transition_time`" + `);
+- for kinds whose controller writes ` + "`status.observedGeneration`" + ` instead of (or besides) per-condition ones, as
+  Kuadrant's do: ` + "`<kind>_status_observed_generation`" + `.
+
+A condition is stale when its observed generation is behind the object's:
+` + "`gatewayapi_gateway_status_condition_observed_generation < on(namespace, name) group_left gatewayapi_gateway_metadata_generation`" + `.
+No family carries ` + "`reason`" + ` or ` + "`message`" + `, so cardinality stays that of the conditions themselves.
 
 ## Versions: what the old configuration misses on current clusters
 

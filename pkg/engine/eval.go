@@ -76,6 +76,11 @@ func (e *evaluator) gauge(f *spec.Family, v any) {
 		if len(each.ValueFrom) == 1 && each.ValueFrom[0].Raw != "" && !containsComma(each.ValueFrom[0].Raw) {
 			single = each.ValueFrom[0].Raw
 		}
+		if each.LabelFromKey == "" && len(each.ValueFrom) == 0 && len(each.Labels) == 0 {
+			// Nothing can tell the entries apart: a map where the spec
+			// expects a number. The samples stay KSM's; say it is odd.
+			e.fail(f, fmt.Errorf("%s: expected a number, got a map (read entry by entry, as kube-state-metrics does)", each.Path))
+		}
 		keys := e.sortedKeys(it)
 		defer func() { e.keys = keys[:0] }()
 		for _, key := range keys {
@@ -156,6 +161,12 @@ func gaugeValue(each *spec.Each, s *sample, el any) (bool, error) {
 		}
 		if el == nil {
 			return false, fmt.Errorf("got nil while resolving path")
+		}
+		if len(each.ValueFrom) > 0 && !container(el) {
+			// Not a missing field: a scalar where the spec looks into an
+			// object (a status of another shape). KSM drops it silently;
+			// we drop it too, but say why.
+			return false, fmt.Errorf("%s: expected an object, got %T", each.ValueFrom, el)
 		}
 		return false, nil
 	}
@@ -253,23 +264,38 @@ func (e *evaluator) stateSetOne(f *spec.Family, el any) {
 // labels from every level (inner levels win).
 func (e *evaluator) nested(f *spec.Family, v any) {
 	var outer labelSet
-	forEach(v, func(el any) {
+	e.elements(f, f.Each.Path, f.Each.LabelFromKey, v, func(key string, el any) {
 		outer = outer[:0]
+		if f.Each.LabelFromKey != "" {
+			outer.set(spec.FixName(f.Each.LabelFromKey), key)
+		}
 		e.addPathLabels(el, f.Each.Labels, &outer)
 		e.level(f, f.Each.Nested, el, outer)
 	})
 }
 
 func (e *evaluator) level(f *spec.Family, lv *spec.Level, parent any, outer labelSet) {
-	forEach(lv.Path.Get(parent), func(el any) {
+	if !container(parent) {
+		// A scalar where the enclosing level expected an object to look
+		// into: the status does not have the shape the spec describes.
+		e.fail(f, fmt.Errorf("%s: expected an object or a list, got %T", lv.Path, parent))
+		return
+	}
+	e.elements(f, lv.Path, lv.LabelFromKey, lv.Path.Get(parent), func(key string, el any) {
+		labels := outer
+		if lv.LabelFromKey != "" || lv.Nested != nil {
+			labels = slices.Clone(outer)
+			if lv.LabelFromKey != "" {
+				labels.set(spec.FixName(lv.LabelFromKey), key)
+			}
+		}
 		if lv.Nested != nil {
-			labels := slices.Clone(outer)
 			e.addPathLabels(el, lv.Labels, &labels)
 			e.level(f, lv.Nested, el, labels)
 			return
 		}
 		s := e.add()
-		s.labels = append(s.labels, outer...)
+		s.labels = append(s.labels, labels...)
 		e.addPathLabels(el, lv.Labels, &s.labels)
 		if f.Type == spec.Info {
 			s.value = 1
@@ -282,6 +308,9 @@ func (e *evaluator) level(f *spec.Family, lv *spec.Level, parent any, outer labe
 		if got == nil {
 			if !lv.NilIsZero {
 				e.drop()
+				if len(lv.ValueFrom) > 0 && !container(el) {
+					e.fail(f, fmt.Errorf("%s: %s: expected an object, got %T", lv.Path, lv.ValueFrom, el))
+				}
 			}
 			return
 		}
@@ -293,6 +322,31 @@ func (e *evaluator) level(f *spec.Family, lv *spec.Level, parent any, outer labe
 		}
 		s.value = val
 	})
+}
+
+// elements visits what one level iterates: the elements of a list (or a
+// single non-nil value) or, with labelFromKey, every entry of a map in key
+// order, each entry's value iterated the same way.
+func (e *evaluator) elements(f *spec.Family, p spec.Path, labelFromKey string, v any, fn func(key string, el any)) {
+	if labelFromKey == "" {
+		forEach(v, func(el any) { fn("", el) })
+		return
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		if v != nil {
+			e.fail(f, fmt.Errorf("%s: labelFromKey %s expects a map, got %T", p, labelFromKey, v))
+		}
+		return
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		forEach(m[k], func(el any) { fn(k, el) })
+	}
 }
 
 // forEach visits the elements of a list, or a single non-nil value.

@@ -35,7 +35,10 @@ func Projection(k *spec.Kind) *objects.Fields {
 // scalar.
 func each(n *objects.Fields, f *spec.Family) {
 	e := &f.Each
-	if e.LabelFromKey != "" || e.NilIsZero {
+	if e.Nested != nil && e.LabelFromKey != "" {
+		// Every entry of the map is an element of the nested iteration.
+		n = n.AnyChild()
+	} else if e.LabelFromKey != "" || e.NilIsZero {
 		// Every entry of a map yields a sample: keep them all.
 		n.All = true
 		return
@@ -56,6 +59,9 @@ func each(n *objects.Fields, f *spec.Family) {
 
 func nested(n *objects.Fields, lv *spec.Level) {
 	for _, m := range walk(n, lv.Path) {
+		if lv.LabelFromKey != "" && !m.All {
+			m = m.AnyChild() // every key, its value (a list) read as below
+		}
 		labels(m, lv.Labels)
 		if lv.Nested != nil {
 			nested(m, lv.Nested)

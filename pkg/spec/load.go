@@ -82,7 +82,7 @@ type schema map[string]*schema
 
 var (
 	anyKeys    = (*schema)(nil)
-	nestedKeys = schema{"path": nil, "labelsFromPath": anyKeys, "valueFrom": nil, "nilIsZero": nil}
+	nestedKeys = schema{"path": nil, "labelFromKey": nil, "labelsFromPath": anyKeys, "valueFrom": nil, "nilIsZero": nil}
 	gaugeKeys  = schema{"labelFromKey": nil, "labelsFromPath": anyKeys, "path": nil, "valueFrom": nil, "nilIsZero": nil, "nested": &nestedKeys}
 	infoKeys   = schema{"labelFromKey": nil, "labelsFromPath": anyKeys, "path": nil, "nested": &nestedKeys}
 	stateKeys  = schema{"labelsFromPath": anyKeys, "path": nil, "list": nil, "labelName": nil, "valueFrom": nil}

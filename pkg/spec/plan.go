@@ -92,17 +92,21 @@ type Each struct {
 	// StateSet
 	List      []string
 	LabelName string
-	// Nested is our extension; nil for every KSM config.
+	// Nested is our extension; nil for every KSM config. With Nested set,
+	// LabelFromKey means Path is a map whose entries are iterated (see Level).
 	Nested *Level
 }
 
 // Level is one nested iteration.
 type Level struct {
-	Path      Path
-	Labels    []PathLabel
-	ValueFrom Path
-	NilIsZero bool
-	Nested    *Level
+	Path Path
+	// LabelFromKey, if set, iterates the map at Path entry by entry: the key
+	// becomes this label and the entry's value is iterated as a list.
+	LabelFromKey string
+	Labels       []PathLabel
+	ValueFrom    Path
+	NilIsZero    bool
+	Nested       *Level
 }
 
 func compile(file string, m *Metrics, pos positions) (*Plan, error) {
@@ -207,8 +211,6 @@ func compileFamily(file, prefix string, r Resource, g Generator, mp metricPos) (
 				return nil, fail("each.gauge.nested", "each.gauge: valueFrom and nested exclude each other; put valueFrom inside the innermost nested level")
 			case gg.NilIsZero:
 				return nil, fail("each.gauge.nested", "each.gauge: nilIsZero goes inside the innermost nested level")
-			case gg.LabelFromKey != "":
-				return nil, fail("each.gauge.nested", "each.gauge: labelFromKey cannot be combined with nested")
 			}
 		}
 	case Info:
@@ -217,9 +219,6 @@ func compileFamily(file, prefix string, r Resource, g Generator, mp metricPos) (
 		}
 		meta, nested = g.Each.Info.MetricMeta, g.Each.Info.Nested
 		f.Each.LabelFromKey = g.Each.Info.LabelFromKey
-		if nested != nil && f.Each.LabelFromKey != "" {
-			return nil, fail("each.info.nested", "each.info: labelFromKey cannot be combined with nested")
-		}
 	case StateSet:
 		if g.Each.StateSet == nil {
 			return nil, fail("each", "expected each.stateSet to not be nil")
@@ -256,7 +255,7 @@ func compileLevel(n *Nested, t Type, where string, fail func(string, string, ...
 	if len(n.Path) == 0 {
 		return nil, fail(where, "%s: path is required (the list to iterate inside each element)", where)
 	}
-	lv := &Level{NilIsZero: n.NilIsZero}
+	lv := &Level{NilIsZero: n.NilIsZero, LabelFromKey: n.LabelFromKey}
 	var err error
 	if lv.Path, err = CompilePath(n.Path); err != nil {
 		return nil, fail(where+".path", "%s.path: %v", where, err)
@@ -332,7 +331,11 @@ func lint(file string, p *Plan) []Warning {
 					}
 				}
 			}
-			for _, n := range []string{f.Each.LabelFromKey, f.Each.LabelName} {
+			names := []string{f.Each.LabelFromKey, f.Each.LabelName}
+			for lv := f.Each.Nested; lv != nil; lv = lv.Nested {
+				names = append(names, lv.LabelFromKey)
+			}
+			for _, n := range names {
 				if n != "" && !validPromName(n) {
 					ws = append(ws, Warning{file, f.Line, fmt.Sprintf("family %s: label name %q is not valid; it is served as %q", f.Name, n, FixName(n))})
 				}

@@ -81,8 +81,14 @@ type MetricStateSet struct {
 // Nested iterates Path relative to each element that the enclosing path
 // selected. Labels from both levels land on every sample; on a name clash the
 // inner level wins. Gauge values come from ValueFrom of the innermost level.
+//
+// With LabelFromKey, Path must resolve to a map: each entry is visited in key
+// order, its key becomes that label, and its value is iterated as a list (or
+// taken as one element), so a map of lists (DNSPolicy status.recordConditions:
+// root host -> conditions) yields one sample per key and list element.
 type Nested struct {
 	Path           []string            `yaml:"path"`
+	LabelFromKey   string              `yaml:"labelFromKey"`
 	LabelsFromPath map[string][]string `yaml:"labelsFromPath"`
 	ValueFrom      []string            `yaml:"valueFrom"`
 	NilIsZero      bool                `yaml:"nilIsZero"`

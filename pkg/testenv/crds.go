@@ -74,6 +74,28 @@ func (e *Env) InstallKuadrantCRDs(ctx context.Context) error {
 	return e.installCRDDocs(ctx, docs)
 }
 
+// KuadrantCurrentCRDDir returns the directory of Kuadrant's CRDs as they ship
+// today: shared/anchors/kuadrant-current/crds in the project's shared folder
+// beside the repository (SHARED_DIR names the folder instead). They are
+// reference data kept out of the repository, so ok is false where the folder
+// is absent; callers fail in CI (InCI) and skip otherwise.
+func KuadrantCurrentCRDDir() (dir string, ok bool) {
+	shared := os.Getenv("SHARED_DIR")
+	if shared == "" {
+		_, file, _, found := runtime.Caller(0)
+		if !found {
+			return "", false
+		}
+		// pkg/testenv/crds.go -> <repository>/../shared
+		shared = filepath.Join(filepath.Dir(file), "..", "..", "..", "shared")
+	}
+	dir = filepath.Join(shared, "anchors", "kuadrant-current", "crds")
+	if _, err := os.Stat(dir); err != nil {
+		return dir, false
+	}
+	return dir, true
+}
+
 // GatewayAPICRDDir returns <sigs.k8s.io/gateway-api module dir>/config/crd/<channel>
 // for the version in this module's go.mod (channel "standard" or "experimental").
 // It runs `go list -m`, so it should run inside the module (tests and `go run` do);
