@@ -6,11 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/dashboards/gen/dashboards"
 )
 
 var update = flag.Bool("update", false, "rewrite generated files (prometheusrule.yaml, the chart's files/alerts.yaml)")
@@ -145,6 +148,10 @@ var requiredAlerts = []string{
 	"GatewayListenerNotProgrammed", "GatewayListenerResolvedRefsFalse",
 	"RouteNotAcceptedByParent", "HTTPRouteWithoutAuthPolicy",
 	"GatewayMetricsExporterKindDown",
+	// issue 11: today's clusters
+	"GatewayListenerConflicted", "ControllerNotReconciling", "KuadrantPolicyNotEnforced",
+	"DNSRecordUnhealthy", "DNSHealthCheckProbeUnhealthy",
+	"HTTPRouteWithoutRateLimitPolicy", "GRPCRouteWithoutAuthPolicy", "GRPCRouteWithoutRateLimitPolicy",
 }
 
 func alertsByName(t *testing.T) map[string]map[string]any {
@@ -263,6 +270,30 @@ func TestEveryAlertUnitTested(t *testing.T) {
 		}
 		if !quiet[n] {
 			t.Errorf("alert %s has no promtool test case where it stays quiet", n)
+		}
+	}
+}
+
+var spaceRE = regexp.MustCompile(`\s+`)
+
+// TestCoverageAlertsMatchDashboards checks that the route coverage alerts and
+// the dashboards' "without policy" tables run one expression
+// (dashboards.RouteWithoutPolicy), so they always name the same routes.
+func TestCoverageAlertsMatchDashboards(t *testing.T) {
+	alerts := alertsByName(t)
+	norm := func(s string) string { return strings.TrimSpace(spaceRE.ReplaceAllString(s, " ")) }
+	for _, route := range []string{"HTTPRoute", "GRPCRoute"} {
+		for _, policy := range []string{"AuthPolicy", "RateLimitPolicy"} {
+			name := route + "Without" + policy
+			r, ok := alerts[name]
+			if !ok {
+				t.Errorf("alert %s missing", name)
+				continue
+			}
+			got, _ := r["expr"].(string)
+			if want := dashboards.RouteWithoutPolicy(route, policy, ""); norm(got) != norm(want) {
+				t.Errorf("alert %s: expr differs from dashboards.RouteWithoutPolicy(%q, %q, \"\"); copy it from there:\n%s", name, route, policy, want)
+			}
 		}
 	}
 }
