@@ -276,12 +276,26 @@ func TestEveryAlertUnitTested(t *testing.T) {
 
 var spaceRE = regexp.MustCompile(`\s+`)
 
+// TestFreshnessAlertMatchesDashboards checks that ControllerNotReconciling
+// and the dashboards' stale-status panels run one expression.
+func TestFreshnessAlertMatchesDashboards(t *testing.T) {
+	r, ok := alertsByName(t)["ControllerNotReconciling"]
+	if !ok {
+		t.Fatal("alert ControllerNotReconciling missing")
+	}
+	got, _ := r["expr"].(string)
+	if want := dashboards.StaleObjects(); normExpr(got) != normExpr(want) {
+		t.Errorf("alert ControllerNotReconciling: expr differs from dashboards.StaleObjects(); copy it from there:\n%s", want)
+	}
+}
+
+func normExpr(s string) string { return strings.TrimSpace(spaceRE.ReplaceAllString(s, " ")) }
+
 // TestCoverageAlertsMatchDashboards checks that the route coverage alerts and
 // the dashboards' "without policy" tables run one expression
 // (dashboards.RouteWithoutPolicy), so they always name the same routes.
 func TestCoverageAlertsMatchDashboards(t *testing.T) {
 	alerts := alertsByName(t)
-	norm := func(s string) string { return strings.TrimSpace(spaceRE.ReplaceAllString(s, " ")) }
 	for _, route := range []string{"HTTPRoute", "GRPCRoute"} {
 		for _, policy := range []string{"AuthPolicy", "RateLimitPolicy"} {
 			name := route + "Without" + policy
@@ -291,7 +305,7 @@ func TestCoverageAlertsMatchDashboards(t *testing.T) {
 				continue
 			}
 			got, _ := r["expr"].(string)
-			if want := dashboards.RouteWithoutPolicy(route, policy, ""); norm(got) != norm(want) {
+			if want := dashboards.RouteWithoutPolicy(route, policy, ""); normExpr(got) != normExpr(want) {
 				t.Errorf("alert %s: expr differs from dashboards.RouteWithoutPolicy(%q, %q, \"\"); copy it from there:\n%s", name, route, policy, want)
 			}
 		}
