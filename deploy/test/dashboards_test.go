@@ -261,6 +261,13 @@ func TestNewDashboardPanels(t *testing.T) {
 		"listenersets.json":      {"gatewayapi_listenerset_info", "gatewayapi_listenerset_status_listeners_conditions", "gatewayapi_listenerset_status_listener_attached_routes"},
 		"exporter.json":          {"gateway_metrics_up", "gateway_metrics_scrape_duration_seconds"},
 		"policy-attachment.json": {"gatewayapi_policy_ancestor_condition", "gatewayapi_policy_target_info", "gatewayapi_policy_status_condition"},
+		"kuadrant.json": {
+			"gatewayapi_kuadrant_status", `type=~"Accepted|Enforced"`,
+			"gatewayapi_tokenratelimitpolicy_status", "gatewayapi_oidcpolicy_status", "gatewayapi_planpolicy_status",
+			"gatewayapi_telemetrypolicy_status", "gatewayapi_threatpolicy_status",
+			"kuadrant_dnsrecord_status", "kuadrant_dnshealthcheckprobe_healthy_status", `type="SubResourcesHealthy"`,
+			"_metadata_generation", "_observed_generation", "_last_transition_time",
+		},
 	}
 	for file, needles := range want {
 		for _, n := range needles {

@@ -4,11 +4,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/dashboards/gen/dashboards"
 )
 
 func readRepoFile(t *testing.T, rel string) []byte {
@@ -72,6 +75,10 @@ var requiredAlerts = []string{
 	"RouteNotAcceptedByParent", "HTTPRouteWithoutAuthPolicy",
 	"GatewayMetricsExporterKindDown",
 	"PolicyNotAccepted", "PolicyOverriddenOrConflicted", "PolicyTargetNotFound",
+	// issue 11: today's clusters
+	"GatewayListenerConflicted", "ControllerNotReconciling", "KuadrantPolicyNotEnforced",
+	"DNSRecordUnhealthy", "DNSHealthCheckProbeUnhealthy",
+	"HTTPRouteWithoutRateLimitPolicy", "GRPCRouteWithoutAuthPolicy", "GRPCRouteWithoutRateLimitPolicy",
 }
 
 func alertsByName(t *testing.T) map[string]map[string]any {
@@ -190,6 +197,44 @@ func TestEveryAlertUnitTested(t *testing.T) {
 		}
 		if !quiet[n] {
 			t.Errorf("alert %s has no promtool test case where it stays quiet", n)
+		}
+	}
+}
+
+var spaceRE = regexp.MustCompile(`\s+`)
+
+// TestFreshnessAlertMatchesDashboards checks that ControllerNotReconciling
+// and the dashboards' stale-status panels run one expression.
+func TestFreshnessAlertMatchesDashboards(t *testing.T) {
+	r, ok := alertsByName(t)["ControllerNotReconciling"]
+	if !ok {
+		t.Fatal("alert ControllerNotReconciling missing")
+	}
+	got, _ := r["expr"].(string)
+	if want := dashboards.StaleObjects(); normExpr(got) != normExpr(want) {
+		t.Errorf("alert ControllerNotReconciling: expr differs from dashboards.StaleObjects(); copy it from there:\n%s", want)
+	}
+}
+
+func normExpr(s string) string { return strings.TrimSpace(spaceRE.ReplaceAllString(s, " ")) }
+
+// TestCoverageAlertsMatchDashboards checks that the route coverage alerts and
+// the dashboards' "without policy" tables run one expression
+// (dashboards.RouteWithoutPolicy), so they always name the same routes.
+func TestCoverageAlertsMatchDashboards(t *testing.T) {
+	alerts := alertsByName(t)
+	for _, route := range []string{"HTTPRoute", "GRPCRoute"} {
+		for _, policy := range []string{"AuthPolicy", "RateLimitPolicy"} {
+			name := route + "Without" + policy
+			r, ok := alerts[name]
+			if !ok {
+				t.Errorf("alert %s missing", name)
+				continue
+			}
+			got, _ := r["expr"].(string)
+			if want := dashboards.RouteWithoutPolicy(route, policy, ""); normExpr(got) != normExpr(want) {
+				t.Errorf("alert %s: expr differs from dashboards.RouteWithoutPolicy(%q, %q, \"\"); copy it from there:\n%s", name, route, policy, want)
+			}
 		}
 	}
 }

@@ -228,7 +228,7 @@ func TestDashboardsWithPrometheus(t *testing.T) {
 	// test API server (admin credentials; RBAC is TestManifestsOnAPIServer's).
 	liveX := startExporter(t, "exporter(live)", append(slices.Clone(loopbackArgs), "--kubeconfig="+env.Kubeconfig)...)
 	alerts := filepath.Join(root, "deploy/rules/alerts.yaml")
-	live := startPrometheus(t, promBin, "live", []scrapeJob{{"live", hostPort(liveX.MetricsURL)}}, []string{alerts})
+	live := startPrometheus(t, promBin, "live", []scrapeJob{{Name: "live", Target: hostPort(liveX.MetricsURL)}}, []string{alerts})
 
 	// Prometheus "ksm" and "ours", when the reference data is there.
 	var ksm, ours *prometheus
@@ -236,25 +236,9 @@ func TestDashboardsWithPrometheus(t *testing.T) {
 	var oldVars map[string]map[string]string
 	sharedRoot, haveShared := refdata.Optional(t, goldenRel, oldDashboardsRel)
 	if haveShared {
-		golden := filepath.Join(sharedRoot, goldenRel)
-		ksmBody, err := os.ReadFile(filepath.Join(golden, goldenMetrics))
-		if err != nil {
-			t.Fatal(err)
-		}
-		objs, err := objects.ReadAll(filepath.Join(golden, "objects"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		nErr := 0
-		oursBody, unmatched := engine.RenderObjects(defaultPlan(t), objs, exposition.Text, func(f *spec.Family, err error) {
-			if nErr++; nErr <= 5 {
-				t.Logf("rendering the golden objects: %s: %v", f.Name, err)
-			}
-		})
-		t.Logf("golden objects: %d read, %d without a kind in the default spec, %d evaluation errors; our body %d bytes, KSM's %d bytes",
-			len(objs), unmatched, nErr, len(oursBody), len(ksmBody))
-		ksm = startPrometheus(t, promBin, "ksm", []scrapeJob{{"ksm", serveText(t, ksmBody)}}, nil)
-		ours = startPrometheus(t, promBin, "ours", []scrapeJob{{"ours", serveText(t, oursBody)}}, nil)
+		ksmBody, oursBody := goldenBodies(t, sharedRoot)
+		ksm = startPrometheus(t, promBin, "ksm", []scrapeJob{{Name: "ksm", Target: serveText(t, ksmBody)}}, nil)
+		ours = startPrometheus(t, promBin, "ours", []scrapeJob{{Name: "ours", Target: serveText(t, oursBody)}}, nil)
 		oldExprs, oldVars = oldDashboards(t, filepath.Join(sharedRoot, oldDashboardsRel))
 	}
 	t0 := time.Now()
@@ -356,7 +340,8 @@ func TestDashboardsWithPrometheus(t *testing.T) {
 	})
 
 	t.Run("new-panels-live", func(t *testing.T) {
-		newN, onlyFallback := 0, 0
+		declared := declaredFamilies(defaultPlan(t))
+		newN, onlyFallback, waiting := 0, 0, 0
 		for _, e := range list.Expressions {
 			q := substitute(e.Expr)
 			r, err := live.query(q)
@@ -369,6 +354,12 @@ func TestDashboardsWithPrometheus(t *testing.T) {
 			}
 			newN++
 			if len(r.Series) == 0 {
+				if missing := undeclaredFamilies(e.Expr, declared); len(missing) > 0 {
+					waiting++
+					t.Logf("%s panel %q (id %d): no data; it reads families the embedded spec does not declare yet: %s",
+						e.Dashboard, e.Panel, e.PanelID, strings.Join(missing, ", "))
+					continue
+				}
 				t.Errorf("%s panel %q (id %d): no data from the live exporter: %s", e.Dashboard, e.Panel, e.PanelID, q)
 				continue
 			}
@@ -383,33 +374,12 @@ func TestDashboardsWithPrometheus(t *testing.T) {
 		if !haveShared {
 			what = "(old dashboards unavailable, so all)"
 		}
-		t.Logf("%d %s expressions return data against the live exporter (%d of them only through `or vector(0)`); all %d expressions evaluate without error there",
-			newN, what, onlyFallback, len(list.Expressions))
+		t.Logf("%d %s expressions: %d return data against the live exporter (%d of them only through `or vector(0)`), %d wait for families metrics-spec does not declare yet; all %d expressions evaluate without error there",
+			newN, what, newN-waiting, onlyFallback, waiting, len(list.Expressions))
 	})
 
 	t.Run("alert-rules-live", func(t *testing.T) {
-		deadline := time.Now().Add(30 * time.Second)
-		var rules []rule
-		for {
-			var err error
-			rules, err = live.rules()
-			if err != nil {
-				t.Fatal(err)
-			}
-			pending := 0
-			for _, r := range rules {
-				if r.Health == "unknown" || strings.HasPrefix(r.LastEvaluation, "0001-") {
-					pending++
-				}
-			}
-			if len(rules) > 0 && pending == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("after 30s, %d of %d rules not evaluated yet", pending, len(rules))
-			}
-			time.Sleep(300 * time.Millisecond)
-		}
+		rules := live.waitRulesEvaluated(t, 30*time.Second)
 		var states []string
 		for _, r := range rules {
 			if r.Health != "ok" || r.LastError != "" {
@@ -419,4 +389,108 @@ func TestDashboardsWithPrometheus(t *testing.T) {
 		}
 		t.Logf("%d rules of %s evaluate without error; states on the samples: %s", len(rules), alerts, strings.Join(states, " "))
 	})
+}
+
+var (
+	familyNameRE  = regexp.MustCompile(`\b(?:gatewayapi|kuadrant)_[a-z0-9_]*[a-z0-9]\b`)
+	nameMatcherRE = regexp.MustCompile(`__name__=~"([^"]*)"`)
+)
+
+// declaredFamilies is the set of family names the plan declares.
+func declaredFamilies(plan *spec.Plan) map[string]bool {
+	out := map[string]bool{}
+	for _, k := range plan.Kinds {
+		for _, f := range k.Families {
+			out[f.Name] = true
+		}
+	}
+	return out
+}
+
+// undeclaredFamilies lists what expr reads that the embedded spec does not
+// declare: family names, and __name__ regexes that no declared family
+// matches. Panels for kinds or fields the spec does not cover yet (issue 11's
+// families, added in parallel) have no data until it does; once declared,
+// their panels must show data like any other.
+func undeclaredFamilies(expr string, declared map[string]bool) []string {
+	var out []string
+	for _, m := range nameMatcherRE.FindAllStringSubmatch(expr, -1) {
+		re, err := regexp.Compile("^(?:" + m[1] + ")$")
+		if err != nil {
+			out = append(out, m[0]+" (bad regex)")
+			continue
+		}
+		found := false
+		for name := range declared {
+			if re.MatchString(name) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			out = append(out, m[0])
+		}
+	}
+	for _, name := range familyNameRE.FindAllString(nameMatcherRE.ReplaceAllString(expr, ""), -1) {
+		if !declared[name] && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// goldenBodies returns real kube-state-metrics' /metrics body for the golden
+// objects (the old Kuadrant CRS config) and what the embedded default spec
+// renders for the same objects.
+func goldenBodies(t *testing.T, sharedRoot string) (ksmBody, oursBody []byte) {
+	t.Helper()
+	golden := filepath.Join(sharedRoot, goldenRel)
+	ksmBody, err := os.ReadFile(filepath.Join(golden, goldenMetrics))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := objects.ReadAll(filepath.Join(golden, "objects"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nErr := 0
+	oursBody, unmatched := engine.RenderObjects(defaultPlan(t), objs, exposition.Text, func(f *spec.Family, err error) {
+		if nErr++; nErr <= 5 {
+			t.Logf("rendering the golden objects: %s: %v", f.Name, err)
+		}
+	})
+	t.Logf("golden objects: %d read, %d without a kind in the default spec, %d evaluation errors; our body %d bytes, KSM's %d bytes",
+		len(objs), unmatched, nErr, len(oursBody), len(ksmBody))
+	return ksmBody, oursBody
+}
+
+// waitRulesEvaluated waits until every rule of p has been evaluated once and
+// returns them.
+func (p *prometheus) waitRulesEvaluated(t *testing.T, within time.Duration) []rule {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		rules, err := p.rules()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending := 0
+		for _, r := range rules {
+			if r.Health == "unknown" || strings.HasPrefix(r.LastEvaluation, "0001-") {
+				pending++
+			}
+		}
+		if len(rules) > 0 && pending == 0 {
+			return rules
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prometheus %s: after %v, %d of %d rules not evaluated yet", p.Name, within, pending, len(rules))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+func dirExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }

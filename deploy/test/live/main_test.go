@@ -5,6 +5,11 @@ import (
 	"os"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
 )
 
@@ -12,7 +17,8 @@ import (
 // API standard-channel CRDs (go.mod's sigs.k8s.io/gateway-api), the Kuadrant
 // CRDs and the sample objects (one object with status per kind, namespace
 // demo), plus fixtures (testdata/fixtures.yaml) that give the new dashboard
-// panels about unhealthy objects something to show.
+// panels about unhealthy objects something to show, one of them with a stale
+// status (makeStale).
 func TestMain(m *testing.M) {
 	testenv.Main(m, func(e *testenv.Env) error {
 		ctx := context.Background()
@@ -36,7 +42,30 @@ func TestMain(m *testing.M) {
 		if err != nil {
 			return err
 		}
-		_, err = e.Apply(ctx, fixturesNamespace, objs)
-		return err
+		if _, err = e.Apply(ctx, fixturesNamespace, objs); err != nil {
+			return err
+		}
+		return makeStale(ctx, e)
 	})
+}
+
+// makeStale changes the spec of the fixture GatewayClass after its status was
+// written: metadata.generation becomes 2 while its condition still says
+// observedGeneration 1, as when its controller has not reconciled the change
+// (the freshness panels and ControllerNotReconciling).
+func makeStale(ctx context.Context, e *testenv.Env) error {
+	dyn, err := dynamic.NewForConfig(e.Config)
+	if err != nil {
+		return err
+	}
+	gc := dyn.Resource(schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gatewayclasses"})
+	obj, err := gc.Get(ctx, "deploy-test-unaccepted", metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if err := unstructured.SetNestedField(obj.Object, "changed after the status was written", "spec", "description"); err != nil {
+		return err
+	}
+	_, err = gc.Update(ctx, obj, metav1.UpdateOptions{})
+	return err
 }

@@ -33,6 +33,10 @@ type prometheus struct {
 type scrapeJob struct {
 	Name   string
 	Target string // host:port
+	// Labels are target labels, as service discovery would attach (e.g.
+	// namespace: Prometheus then renames the exported objects' namespace
+	// label to exported_namespace, as without honorLabels).
+	Labels map[string]string
 }
 
 // startPrometheus writes a prometheus.yml with the given jobs (1s scrape and
@@ -54,6 +58,17 @@ func startPrometheus(t *testing.T, bin, name string, jobs []scrapeJob, ruleFiles
 	p := &prometheus{Name: name, dir: dir}
 	for _, j := range jobs {
 		fmt.Fprintf(&cfg, "  - job_name: %q\n    static_configs:\n      - targets: [%q]\n", j.Name, j.Target)
+		if len(j.Labels) > 0 {
+			cfg.WriteString("        labels:\n")
+			keys := make([]string, 0, len(j.Labels))
+			for k := range j.Labels {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(&cfg, "          %s: %q\n", k, j.Labels[k])
+			}
+		}
 		p.Jobs = append(p.Jobs, j.Name)
 	}
 	cfgPath := filepath.Join(dir, "prometheus.yml")

@@ -1,6 +1,9 @@
 package dashboards
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Each dashboard keeps the uid, title, template variables and every query of
 // the gateway-api-state-metrics dashboard it replaces, so that imported
@@ -51,6 +54,7 @@ func all() []named {
 		named{"listenersets.json", listenerSets()},
 		named{"policies.json", policies()},
 		named{"policy-attachment.json", policyAttachment()},
+		named{"kuadrant.json", kuadrant()},
 		named{"exporter.json", exporter()},
 	)
 	return out
@@ -176,9 +180,9 @@ func route(r routeKind) *Dashboard {
 
 	if r.lower == "httproute" {
 		b.row("Kuadrant Policies")
-		b.add(stat("Without AuthPolicy", "HTTPRoutes with no parent reporting kuadrant.io/AuthPolicyAffected True (absent or False)",
+		b.add(stat("Without AuthPolicy", "HTTPRoutes that no AuthPolicy covers: none on the route or on a Gateway or listener it attaches to, and no parent reporting kuadrant.io/AuthPolicyAffected True",
 			"count("+withoutPolicy(sel, "AuthPolicy")+") or vector(0)", true))
-		b.add(stat("Without RateLimitPolicy", "HTTPRoutes with no parent reporting kuadrant.io/RateLimitPolicyAffected True (absent or False)",
+		b.add(stat("Without RateLimitPolicy", "HTTPRoutes that no RateLimitPolicy covers: none on the route or on a Gateway or listener it attaches to, and no parent reporting kuadrant.io/RateLimitPolicyAffected True",
 			"count("+withoutPolicy(sel, "RateLimitPolicy")+") or vector(0)", true))
 		b.add(size(table("HTTPRoutes without AuthPolicy", "No AuthPolicy, on the route or its Gateway, affects these HTTPRoutes",
 			withoutPolicy(sel, "AuthPolicy"), createdTable, ""), 9, 6))
@@ -190,11 +194,10 @@ func route(r routeKind) *Dashboard {
 	return b.dashboard()
 }
 
-// withoutPolicy selects the HTTPRoutes that no parent reports as affected by
-// the given Kuadrant policy kind. The condition is absent on routes that no
-// policy affects, so this starts from every route and removes the covered ones.
+// withoutPolicy selects the HTTPRoutes that no policy of the given Kuadrant
+// kind covers, as the HTTPRouteWithoutAuthPolicy/RateLimitPolicy alerts do.
 func withoutPolicy(selector, policy string) string {
-	return fmt.Sprintf(`gatewayapi_httproute_created%s unless on(namespace, name) (gatewayapi_httproute_status_parents_conditions{type="kuadrant.io/%sAffected"} == 1)`, selector, policy)
+	return RouteWithoutPolicy("HTTPRoute", policy, strings.Trim(selector, "{}"))
 }
 
 func listenerSets() *Dashboard {
@@ -274,10 +277,10 @@ func policies() *Dashboard {
 		`gatewayapi_backendtlspolicy_status_ancestors_conditions{name=~"${backendtlspolicy}"}`, conditionTable, "Status"), 24, 8))
 
 	b.row("HTTPRoute Coverage")
-	b.add(linkColumn(table("HTTPRoutes without AuthPolicy", "No AuthPolicy, on the route or its Gateway, affects these HTTPRoutes (kuadrant.io/AuthPolicyAffected absent or False)",
+	b.add(linkColumn(table("HTTPRoutes without AuthPolicy", "No AuthPolicy on the route or on a Gateway or listener it attaches to (in the right namespace), and no parent reporting kuadrant.io/AuthPolicyAffected True",
 		withoutPolicy("", "AuthPolicy"), createdTable, ""),
 		"Name", "HTTPRoute Details", "gatewayapihttproutes", "gateway-api-state-httproutes", "httproute"))
-	b.add(linkColumn(table("HTTPRoutes without RateLimitPolicy", "No RateLimitPolicy, on the route or its Gateway, affects these HTTPRoutes (kuadrant.io/RateLimitPolicyAffected absent or False)",
+	b.add(linkColumn(table("HTTPRoutes without RateLimitPolicy", "No RateLimitPolicy on the route or on a Gateway or listener it attaches to (in the right namespace), and no parent reporting kuadrant.io/RateLimitPolicyAffected True",
 		withoutPolicy("", "RateLimitPolicy"), createdTable, ""),
 		"Name", "HTTPRoute Details", "gatewayapihttproutes", "gateway-api-state-httproutes", "httproute"))
 	return b.dashboard()

@@ -1,0 +1,124 @@
+package dashboards
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The Kuadrant dashboard covers what today's clusters add to the 2024 set:
+// every Kuadrant policy kind's Accepted/Enforced, the Kuadrant instance, DNS
+// health (records, probes, DNSPolicies) and status freshness for every kind.
+
+const uidKuadrant = "gatewayapikuadrant"
+
+// allKuadrantPolicies are the lower-case kinds of every Kuadrant policy, the
+// four of the policies dashboard and the ones current Kuadrant releases add.
+var allKuadrantPolicies = []string{
+	"authpolicy", "ratelimitpolicy", "tokenratelimitpolicy", "dnspolicy", "tlspolicy",
+	"oidcpolicy", "planpolicy", "telemetrypolicy", "threatpolicy",
+}
+
+// newKuadrantPolicies get a row each, as the policies dashboard gives the
+// older four.
+var newKuadrantPolicies = []struct{ kind, lower string }{
+	{"TokenRateLimitPolicy", "tokenratelimitpolicy"},
+	{"OIDCPolicy", "oidcpolicy"},
+	{"PlanPolicy", "planpolicy"},
+	{"TelemetryPolicy", "telemetrypolicy"},
+	{"ThreatPolicy", "threatpolicy"},
+}
+
+// policyFamilies selects family (e.g. "status") of every Kuadrant policy kind.
+func policyFamilies(family, matchers string) string {
+	sel := fmt.Sprintf(`__name__=~"gatewayapi_(%s)_%s"`, strings.Join(allKuadrantPolicies, "|"), family)
+	if matchers != "" {
+		sel += "," + matchers
+	}
+	return "{" + sel + "}"
+}
+
+// StaleObjects is the PromQL that counts, per object (and, for route
+// parents, per controller that wrote the condition), the status conditions,
+// top-level and nested (listeners, route parents, policy ancestors), whose
+// observedGeneration is behind the object's metadata.generation: the
+// controller has not reconciled the latest spec. A condition without
+// observedGeneration (0) is not judged. Each condition family is paired with
+// its own kind's metadata_generation by the customresource_* labels
+// (policy_* for the discovered Policy Attachment kinds). The alert
+// ControllerNotReconciling has the same expression (deploy/test checks it).
+func StaleObjects() string {
+	return `count by (customresource_group, customresource_kind, policy_group, policy_kind, namespace, name, controller_name) (
+    {__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_(status_condition|status_[a-z]+_conditions|ancestor_condition)_observed_generation"} > 0
+  < on(customresource_group, customresource_kind, policy_group, policy_kind, namespace, name) group_left()
+    {__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_metadata_generation"}
+)`
+}
+
+func kuadrant() *Dashboard {
+	b := newBoard(uidKuadrant, "Gateway API State / Kuadrant",
+		"Kuadrant on today's clusters: every policy kind's Accepted and Enforced conditions, the Kuadrant instance, DNS health, and whether controllers keep statuses current, from gateway-api-metrics-exporter.")
+	for _, p := range newKuadrantPolicies {
+		b.variable(p.lower, p.kind, fmt.Sprintf("label_values(gatewayapi_%s_created, name)", p.lower), "/(.*)/")
+	}
+
+	b.row("Policy Health (every Kuadrant policy kind)")
+	b.add(stat("Policies", "Kuadrant policies of every kind", `count(`+policyFamilies("created", "")+`) or vector(0)`, false))
+	b.add(stat("Not Accepted", "Policies with condition Accepted False or Unknown",
+		`count(`+policyFamilies("status", `type="Accepted"`)+` == 0) or vector(0)`, true))
+	b.add(stat("Not Enforced", "Policies with condition Enforced False or Unknown",
+		`count(`+policyFamilies("status", `type="Enforced"`)+` == 0) or vector(0)`, true))
+	b.add(stat("Without Status", "Policies with no status conditions at all: not reconciled by Kuadrant",
+		`count(`+policyFamilies("created", "")+` unless on(customresource_group, customresource_kind, namespace, name) `+policyFamilies("status", "")+`) or vector(0)`, true))
+	b.add(stat("Kuadrant Ready", "Kuadrant instances with condition Ready True",
+		`count(gatewayapi_kuadrant_status{type="Ready"} == 1) or vector(0)`, false))
+	b.add(stat("Kuadrant Not Ready", "Kuadrant instances with condition Ready False or Unknown",
+		`count(gatewayapi_kuadrant_status{type="Ready"} == 0) or vector(0)`, true))
+	b.add(conditionMatrix("Accepted and Enforced per Policy", "Condition Accepted and Enforced of every Kuadrant policy: one row per kind/namespace/name",
+		`label_join(`+policyFamilies("status", `type=~"Accepted|Enforced"`)+`, "policy", "/", "customresource_kind", "namespace", "name")`,
+		"policy", "Kind/Namespace/Policy"))
+	b.add(size(table("Policy Targets", "What each Kuadrant policy targets (targetRef; the policy's namespace when it names none)",
+		policyFamilies("target_info", ""), plainTable, ""), 24, 8))
+	b.add(size(table("Kuadrant Conditions", "Status conditions of the Kuadrant instance",
+		`gatewayapi_kuadrant_status`, conditionTable, "Status"), 24, 5))
+
+	for _, p := range newKuadrantPolicies {
+		m := "gatewayapi_" + p.lower
+		v := "${" + p.lower + "}"
+		b.row(p.kind)
+		b.add(stat("Total", "Number of "+p.kind+"s", fmt.Sprintf(`count(%s_created{name=~"%s"}) or vector(0)`, m, v), false))
+		b.add(stat("Accepted", p.kind+"s with condition Accepted True",
+			fmt.Sprintf(`count(%s_status{type="Accepted", name=~"%s"} > 0) or vector(0)`, m, v), false))
+		b.add(stat("Enforced", p.kind+"s with condition Enforced True",
+			fmt.Sprintf(`count(%s_status{type="Enforced", name=~"%s"} > 0) or vector(0)`, m, v), false))
+		b.add(table(p.kind, p.kind+"s and the object each one targets", fmt.Sprintf(`%s_target_info{name=~"%s"}`, m, v), plainTable, ""))
+		b.add(size(table(p.kind+" Conditions", "Status conditions of each "+p.kind,
+			fmt.Sprintf(`%s_status{name=~"%s"}`, m, v), conditionTable, "Status"), 12, 6))
+	}
+
+	b.row("DNS Health")
+	b.add(stat("Records Not Ready", "DNSRecords with condition Ready False or Unknown: not written to the DNS provider",
+		`count(kuadrant_dnsrecord_status{type="Ready"} == 0) or vector(0)`, true))
+	b.add(stat("Records Unhealthy", "DNSRecords with condition Healthy False or Unknown: endpoints failing their health checks",
+		`count(kuadrant_dnsrecord_status{type="Healthy"} == 0) or vector(0)`, true))
+	b.add(stat("Probes Unhealthy", "DNSHealthCheckProbes reporting status.healthy false",
+		`count(kuadrant_dnshealthcheckprobe_healthy_status == 0) or vector(0)`, true))
+	b.add(stat("DNSPolicies Unhealthy", "DNSPolicies with condition SubResourcesHealthy False or Unknown",
+		`count(gatewayapi_dnspolicy_status{type="SubResourcesHealthy"} == 0) or vector(0)`, true))
+	b.add(conditionMatrix("DNSRecord Conditions", "Every condition of every DNSRecord: one row per namespace/record/root domain",
+		`label_join(kuadrant_dnsrecord_status, "record", "/", "namespace", "name", "rootDomain")`,
+		"record", "Namespace/DNSRecord/Root Domain"))
+	b.add(size(table("Health Check Probes", "status.healthy of every DNSHealthCheckProbe",
+		`kuadrant_dnshealthcheckprobe_healthy_status`, conditionTable, "Healthy"), 12, 6))
+	b.add(size(stateTimeline("Probe Health History", "status.healthy of each DNSHealthCheckProbe over time",
+		`min by (namespace, name) (kuadrant_dnshealthcheckprobe_healthy_status)`, "{{namespace}}/{{name}}", "Healthy", "Unhealthy"), 12, 6))
+
+	b.row("Status Freshness")
+	b.add(stat("Stale Objects", "Objects with at least one status condition whose observedGeneration is behind metadata.generation",
+		`count(`+StaleObjects()+`) or vector(0)`, true))
+	b.add(size(table("Stale Status Conditions", "Conditions behind metadata.generation, per object and controller: the controller has not reconciled the latest spec",
+		StaleObjects(), countTable, "# Stale Conditions"), 20, 6))
+	b.add(size(table("Failing Conditions, Seconds Since Transition", "Top-level conditions False or Unknown, and for how long (now minus lastTransitionTime)",
+		`time() - ({__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_status_condition_last_transition_time"} and on(customresource_group, customresource_kind, namespace, name, type) ({__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_status"} == 0))`,
+		countTable, "Seconds"), 24, 8))
+	return b.dashboard()
+}
