@@ -7,7 +7,15 @@
 GO            ?= go
 BIN           := bin/gateway-api-metrics-exporter
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
-LDFLAGS       := -s -w -X github.com/kuadrant/gateway-api-metrics-exporter/pkg/app.Version=$(VERSION)
+REVISION      ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BRANCH        ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+# The commit's time, not the clock's, so that a rebuild of the same commit is
+# byte-identical (the image digests too).
+BUILD_DATE    ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y%m%d-%H:%M:%S 2>/dev/null || echo unknown)
+# Prometheus exporters' build metadata (--version, gateway_metrics_build_info).
+PROMVERSION   := github.com/prometheus/common/version
+LDFLAGS       := -s -w -X $(PROMVERSION).Version=$(VERSION) -X $(PROMVERSION).Revision=$(REVISION) \
+                 -X $(PROMVERSION).Branch=$(BRANCH) -X $(PROMVERSION).BuildUser=make -X $(PROMVERSION).BuildDate=$(BUILD_DATE)
 # etcd and kube-apiserver are built from Go modules into a cache outside the
 # clone (the first build takes 10-25 minutes on 2 cores).
 export KUBE_BIN ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gateway-api-metrics-exporter/kube-v1.37.2
