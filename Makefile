@@ -22,7 +22,7 @@ export KUBE_BIN ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gateway-api-metrics-ex
 BENCH_COUNT   ?= 6
 FUZZ_TIME     ?= 2m
 
-.PHONY: all build kube-bins ksm-bin run-local test test-go test-compat test-deploy test-fuzz test-image bench fuzz docs check-docs vet image docker-image clean
+.PHONY: all build kube-bins ksm-bin run-local test test-go test-compat test-deploy test-fuzz test-image bench fuzz docs check-docs generate vet image docker-image clean
 
 all: build
 
@@ -82,6 +82,12 @@ bench: $(BENCHSTAT) kube-bins ksm-bin
 
 docs:
 	$(GO) run ./hack/metricsdoc > METRICS.md
+
+# Regenerates the Grafana dashboards (deploy/dashboards, from
+# deploy/dashboards/gen with grafana-foundation-sdk) and the Helm chart's
+# copies and README.
+generate:
+	cd deploy/dashboards/gen && $(GO) run . >/dev/null
 
 check-docs:
 	$(GO) test -count=1 -run TestMetricsDocInSync ./hack/metricsdoc
