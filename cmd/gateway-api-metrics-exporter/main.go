@@ -28,6 +28,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(2)
 	}
+	if opts.ShowVersion {
+		fmt.Println(app.VersionText())
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := app.Run(ctx, opts, app.NewLogger(os.Stderr, opts.Verbosity)); err != nil {

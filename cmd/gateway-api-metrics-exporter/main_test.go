@@ -1,16 +1,28 @@
 package main
 
 import (
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The binary, built once: bad input must end in a clear message and a
 // non-zero exit before anything is served.
 var binary string
+
+const (
+	testVersion   = "9.8.7-test"
+	testRevision  = "0123456789abcdef0123456789abcdef01234567"
+	testBuildDate = "20260102-03:04:05"
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "exporter-bin")
@@ -18,7 +30,12 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "gateway-api-metrics-exporter")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+	// Built as the Makefile does, with known build metadata for the
+	// --version and build_info tests.
+	pv := "github.com/prometheus/common/version."
+	ldflags := "-X " + pv + "Version=" + testVersion + " -X " + pv + "Revision=" + testRevision +
+		" -X " + pv + "Branch=test -X " + pv + "BuildUser=tester -X " + pv + "BuildDate=" + testBuildDate
+	if out, err := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags, "-o", binary, ".").CombinedOutput(); err != nil {
 		panic(string(out))
 	}
 	code := m.Run()
@@ -95,4 +112,92 @@ func TestRenderGolden(t *testing.T) {
 	if code != 0 || !strings.Contains(out, want+"\n") {
 		t.Errorf("exit %d, want a line %s in:\n%s", code, want, out)
 	}
+}
+
+// --version prints the Prometheus exporters' block, from the values the build
+// set, and exits 0 whatever else is on the command line.
+func TestVersion(t *testing.T) {
+	code, out := run(t, "--version", "--kubeconfig=/nonexistent", "--shard=5")
+	want := []string{
+		"gateway-api-metrics-exporter, version " + testVersion + " (branch: test, revision: " + testRevision + ")",
+		"  build user:       tester",
+		"  build date:       " + testBuildDate,
+		"  go version:       " + runtime.Version(),
+		"  platform:         " + runtime.GOOS + "/" + runtime.GOARCH,
+	}
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < len(want) {
+		t.Fatalf("got %d lines, want at least %d:\n%s", len(lines), len(want), out)
+	}
+	for i, w := range want {
+		if lines[i] != w {
+			t.Errorf("line %d: got %q, want %q", i+1, lines[i], w)
+		}
+	}
+}
+
+// The telemetry port serves gateway_metrics_build_info with the same values.
+// The API server is unreachable: the exporter serves anyway (not ready).
+func TestBuildInfoOnTelemetryPort(t *testing.T) {
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"https://127.0.0.1:1\"}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port, telPort := freePort(t), freePort(t)
+	cmd := exec.Command(binary, "--kubeconfig="+kubeconfig, "--host=127.0.0.1", "--telemetry-host=127.0.0.1",
+		"--port="+strconv.Itoa(port), "--telemetry-port="+strconv.Itoa(telPort))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	url := "http://127.0.0.1:" + strconv.Itoa(telPort) + "/metrics"
+	var body string
+	// Polls until the listener is up (bounded count; not a pass/fail timing).
+	for i := 0; i < 200 && body == ""; i++ {
+		resp, err := http.Get(url)
+		if err != nil {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body = string(b)
+	}
+	if body == "" {
+		t.Fatalf("telemetry port never answered; exporter stderr:\n%s", stderr.String())
+	}
+	want := `gateway_metrics_build_info{branch="test",goarch="` + runtime.GOARCH + `",goos="` + runtime.GOOS +
+		`",goversion="` + runtime.Version() + `",revision="` + testRevision + `",tags="unknown",version="` + testVersion + `"} 1`
+	if !strings.Contains(body, want+"\n") {
+		t.Errorf("want the line\n%s\nin:\n%s", want, grepLines(body, "build_info"))
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

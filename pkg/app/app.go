@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
+	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
@@ -30,18 +31,25 @@ import (
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/watch"
 )
 
-// Version is set at build time (-ldflags -X).
-var Version = ""
+// ProgramName is what --version and the logs call the exporter.
+const ProgramName = "gateway-api-metrics-exporter"
 
-func version() string {
-	if Version != "" {
-		return Version
+// The build metadata lives in github.com/prometheus/common/version, set by the
+// Makefile's -ldflags -X like every Prometheus exporter's, so that --version,
+// the landing page and gateway_metrics_build_info tell the same thing. A plain
+// `go build` or `go install` leaves Version empty: take the module version.
+func init() {
+	if version.Version != "" {
+		return
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
+	version.Version = "devel"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		version.Version = bi.Main.Version
 	}
-	return "devel"
 }
+
+// VersionText is what --version prints (Prometheus exporters' format).
+func VersionText() string { return version.Print(ProgramName) }
 
 // NewLogger logs to w at the level -v asks for.
 func NewLogger(w io.Writer, verbosity int) *slog.Logger {
@@ -200,7 +208,7 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 		go discovered.Run(ctx, dyn)
 	}
 	scfg := server.Config{Gzip: o.EnableGzip, ScrapeTimeout: o.ScrapeTimeout, MaxInFlight: o.MaxInFlight,
-		Pprof: o.EnablePprof, Version: version(), Livez: client.Livez}
+		Pprof: o.EnablePprof, Version: version.Version, Livez: client.Livez}
 
 	mainMux, err := server.MainMux(collector, scfg, tel, log)
 	if err != nil {
@@ -219,7 +227,7 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 		mainL.Close()
 		return fmt.Errorf("--telemetry-host/--telemetry-port: %w", err)
 	}
-	log.Info("serving", "version", version(), "metrics", mainL.Addr().String(), "telemetry", telL.Addr().String(),
+	log.Info("serving", "version", version.Version, "revision", version.GetRevision(), "metrics", mainL.Addr().String(), "telemetry", telL.Addr().String(),
 		"kinds", len(plan.Kinds), "apiserver", cfg.Host)
 
 	t := server.Timeouts{Read: o.ReadTimeout, Write: o.WriteTimeout, Idle: o.IdleTimeout, ReadHeader: o.HeaderTimeout, MaxHeaderBytes: o.MaxHeaderBytes}

@@ -33,6 +33,7 @@ type Options struct {
 	AutoGoMemLimit             bool
 	AutoGoMemLimitRatio        float64
 	Verbosity                  int
+	ShowVersion                bool
 
 	// Ours.
 	Collection     string
@@ -89,6 +90,10 @@ func Parse(args []string, stderr io.Writer) (*Options, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	if o.ShowVersion {
+		// Like kube-state-metrics: --version answers whatever else is set.
+		return o, nil
+	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (flags only; the render subcommand comes first)", fs.Arg(0))
 	}
@@ -138,6 +143,7 @@ func (o *Options) flagSet(stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVar(&o.AutoGoMemLimit, "auto-gomemlimit", false, "Set GOMEMLIMIT from the container's memory limit.")
 	fs.Float64Var(&o.AutoGoMemLimitRatio, "auto-gomemlimit-ratio", 0.9, "Share of the memory limit to use for GOMEMLIMIT.")
 	fs.IntVarP(&o.Verbosity, "v", "v", 0, "Log verbosity: 0 info, 4 and above debug.")
+	fs.BoolVar(&o.ShowVersion, "version", false, "Print version, revision, build date and Go version, and exit.")
 	fs.StringVar(&o.Collection, "collection", "list", "How objects are read: list (one paginated LIST per kind on each scrape) or watch (reflectors keep pre-rendered bytes; for very large clusters).")
 	fs.DurationVar(&o.ScrapeTimeout, "scrape-timeout", 10*time.Second, "Bound on a collection when the scraper sends no X-Prometheus-Scrape-Timeout-Seconds.")
 	fs.IntVar(&o.MaxInFlight, "max-concurrent-scrapes", 64, "Concurrent /metrics requests served; more get 503 (they share one collection anyway).")

@@ -24,7 +24,8 @@ type Metrics struct {
 }
 
 // New registers the exporter's metrics, the Go and process collectors and
-// build info.
+// gateway_metrics_build_info (from github.com/prometheus/common/version, set
+// at build time; see the Makefile's LDFLAGS).
 func New() *Metrics {
 	r := prometheus.NewRegistry()
 	m := &Metrics{
@@ -51,7 +52,7 @@ func New() *Metrics {
 	}
 	r.MustRegister(m.lists, m.listTime, m.duplicates, m.evalErrors, m.Scrapes, m.Rejected,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		versioncollector.NewCollector("gateway_metrics_exporter"))
+		versioncollector.NewCollector("gateway_metrics"))
 	return m
 }
 

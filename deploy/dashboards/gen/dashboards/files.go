@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
 )
 
 // Expression is one PromQL query of a generated dashboard, as listed in
@@ -48,7 +50,10 @@ func Files() (map[string][]byte, error) {
 	}
 	var names []string
 	for _, n := range all() {
-		data, err := marshal(n.d)
+		if n.d.err != nil {
+			return nil, fmt.Errorf("%s: %w", n.file, n.d.err)
+		}
+		data, err := marshal(n.d.Dashboard)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", n.file, err)
 		}
@@ -61,19 +66,26 @@ func Files() (map[string][]byte, error) {
 				continue
 			}
 			varNames = append(varNames, v.Name)
-			list.Variables = append(list.Variables, VariableExpr{
-				Dashboard: n.file, Name: v.Name, Query: v.Query.(VariableQuery).Query,
-			})
+			q, _ := v.Query.Map["query"].(string)
+			list.Variables = append(list.Variables, VariableExpr{Dashboard: n.file, Name: v.Name, Query: q})
 		}
-		for _, p := range n.d.Panels {
+		for _, pr := range n.d.Panels {
+			p := pr.Panel
+			if p == nil {
+				continue // a row
+			}
 			for _, t := range p.Targets {
-				used := usedVariables(t.Expr, varNames)
+				q, ok := t.(prometheus.Dataquery)
+				if !ok {
+					return nil, fmt.Errorf("%s: panel %q: a target that is not a Prometheus query", n.file, deref(p.Title))
+				}
+				used := usedVariables(q.Expr, varNames)
 				if used == nil {
 					used = []string{}
 				}
 				list.Expressions = append(list.Expressions, Expression{
-					Dashboard: n.file, UID: n.d.UID, Panel: p.Title, PanelID: p.ID, RefID: t.RefID,
-					Expr: t.Expr, Instant: t.Instant, Variables: used,
+					Dashboard: n.file, UID: deref(n.d.Uid), Panel: deref(p.Title), PanelID: int(deref(p.Id)), RefID: deref(q.RefId),
+					Expr: q.Expr, Instant: deref(q.Instant), Variables: used,
 				})
 			}
 		}
@@ -85,6 +97,14 @@ func Files() (map[string][]byte, error) {
 	files["expressions.json"] = data
 	files["kustomization.yaml"] = kustomization(names)
 	return files, nil
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
 
 func marshal(v any) ([]byte, error) {

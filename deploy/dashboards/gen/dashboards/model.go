@@ -1,230 +1,93 @@
 // Package dashboards builds the Grafana dashboards shipped with
-// gateway-api-metrics-exporter. It only uses the standard library, so that
-// the generator stays a tiny module.
+// gateway-api-metrics-exporter with Grafana's own Go SDK
+// (github.com/grafana/grafana-foundation-sdk/go), so that the JSON follows
+// Grafana's schema rather than a hand-written copy of it.
 package dashboards
 
-// Grafana dashboard JSON model: only the fields these dashboards use. Field
-// order in the structs is the order in the generated JSON.
+import (
+	"errors"
+	"fmt"
 
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+	// Aliased: the helpers below are named stat, table and timeseries.
+	statpanel "github.com/grafana/grafana-foundation-sdk/go/stat"
+	"github.com/grafana/grafana-foundation-sdk/go/statetimeline"
+	tablepanel "github.com/grafana/grafana-foundation-sdk/go/table"
+	timeseriespanel "github.com/grafana/grafana-foundation-sdk/go/timeseries"
+)
+
+// Dashboard is a built dashboard, or the first error met building it (the
+// SDK's builders record errors instead of returning them at each step).
 type Dashboard struct {
-	Annotations   Annotations `json:"annotations"`
-	Description   string      `json:"description"`
-	Editable      bool        `json:"editable"`
-	GraphTooltip  int         `json:"graphTooltip"`
-	Links         []Link      `json:"links"`
-	Panels        []*Panel    `json:"panels"`
-	Refresh       string      `json:"refresh"`
-	SchemaVersion int         `json:"schemaVersion"`
-	Tags          []string    `json:"tags"`
-	Templating    Templating  `json:"templating"`
-	Time          TimeRange   `json:"time"`
-	Timezone      string      `json:"timezone"`
-	Title         string      `json:"title"`
-	UID           string      `json:"uid"`
-	Version       int         `json:"version"`
+	dashboard.Dashboard
+	err error
 }
 
-type Annotations struct {
-	List []any `json:"list"`
-}
-
-type Link struct {
-	AsDropdown  bool     `json:"asDropdown"`
-	IncludeVars bool     `json:"includeVars"`
-	KeepTime    bool     `json:"keepTime"`
-	Tags        []string `json:"tags"`
-	TargetBlank bool     `json:"targetBlank"`
-	Title       string   `json:"title"`
-	Type        string   `json:"type"`
-}
-
-type Templating struct {
-	List []Variable `json:"list"`
-}
-
-type Variable struct {
-	Current    *struct{}   `json:"current,omitempty"`
-	Datasource *Datasource `json:"datasource,omitempty"`
-	IncludeAll bool        `json:"includeAll"`
-	Label      string      `json:"label"`
-	Multi      bool        `json:"multi"`
-	Name       string      `json:"name"`
-	Query      any         `json:"query"`
-	Refresh    int         `json:"refresh,omitempty"`
-	Regex      string      `json:"regex"`
-	Sort       int         `json:"sort"`
-	Type       string      `json:"type"`
-}
-
-type VariableQuery struct {
-	Query string `json:"query"`
-	RefID string `json:"refId"`
-}
-
-type TimeRange struct {
-	From string `json:"from"`
-	To   string `json:"to"`
-}
-
-type Datasource struct {
-	Type string `json:"type"`
-	UID  string `json:"uid"`
-}
-
-type GridPos struct {
-	H int `json:"h"`
-	W int `json:"w"`
-	X int `json:"x"`
-	Y int `json:"y"`
-}
-
+// Panel is a panel under construction: an SDK panel builder and the size the
+// board lays it out with.
 type Panel struct {
-	Collapsed       *bool            `json:"collapsed,omitempty"`
-	Datasource      *Datasource      `json:"datasource,omitempty"`
-	Description     string           `json:"description,omitempty"`
-	FieldConfig     *FieldConfig     `json:"fieldConfig,omitempty"`
-	GridPos         GridPos          `json:"gridPos"`
-	ID              int              `json:"id"`
-	Options         map[string]any   `json:"options,omitempty"`
-	Panels          []*Panel         `json:"panels,omitempty"`
-	Targets         []Target         `json:"targets,omitempty"`
-	Title           string           `json:"title"`
-	Transformations []Transformation `json:"transformations,omitempty"`
-	Type            string           `json:"type"`
-
-	// layout hints, not serialised
-	w, h int
+	builder cog.Builder[dashboard.Panel]
+	// overrideByName is the concrete builder's OverrideByName (the SDK has
+	// no interface for it).
+	overrideByName func(name string, properties []dashboard.DynamicConfigValue)
+	w, h           int
 }
 
-type Target struct {
-	Datasource   *Datasource `json:"datasource"`
-	Expr         string      `json:"expr"`
-	Format       string      `json:"format,omitempty"`
-	Instant      bool        `json:"instant"`
-	LegendFormat string      `json:"legendFormat,omitempty"`
-	Range        bool        `json:"range"`
-	RefID        string      `json:"refId"`
-}
-
-type FieldConfig struct {
-	Defaults  FieldDefaults `json:"defaults"`
-	Overrides []Override    `json:"overrides"`
-}
-
-type FieldDefaults struct {
-	Color      *FieldColor    `json:"color,omitempty"`
-	Custom     map[string]any `json:"custom,omitempty"`
-	Mappings   []ValueMapping `json:"mappings"`
-	Thresholds *Thresholds    `json:"thresholds,omitempty"`
-	Unit       string         `json:"unit,omitempty"`
-}
-
-type FieldColor struct {
-	Mode string `json:"mode"`
-}
-
-type Thresholds struct {
-	Mode  string      `json:"mode"`
-	Steps []Threshold `json:"steps"`
-}
-
-type Threshold struct {
-	Color string   `json:"color"`
-	Value *float64 `json:"value"`
-}
-
-type ValueMapping struct {
-	Options map[string]MappingResult `json:"options"`
-	Type    string                   `json:"type"`
-}
-
-type MappingResult struct {
-	Color string `json:"color,omitempty"`
-	Index int    `json:"index"`
-	Text  string `json:"text"`
-}
-
-type Override struct {
-	Matcher    Matcher    `json:"matcher"`
-	Properties []Property `json:"properties"`
-}
-
-type Matcher struct {
-	ID      string `json:"id"`
-	Options string `json:"options"`
-}
-
-type Property struct {
-	ID    string `json:"id"`
-	Value any    `json:"value"`
-}
-
-type Transformation struct {
-	ID      string         `json:"id"`
-	Options map[string]any `json:"options"`
-}
-
-var datasource = &Datasource{Type: "prometheus", UID: "${datasource}"}
+var datasource = common.DataSourceRef{Type: cog.ToPtr("prometheus"), Uid: cog.ToPtr("${datasource}")}
 
 // board is a dashboard under construction: panels are laid out left to right,
-// wrapping at Grafana's 24 columns.
+// wrapping at Grafana's 24 columns. The layout is ours, not the SDK
+// builder's, which does not wrap a panel that would overflow the line.
 type board struct {
-	d       *Dashboard
+	header  *dashboard.DashboardBuilder
+	panels  []dashboard.PanelOrRowPanel
+	errs    []error
 	x, y, h int
-	nextID  int
+	nextID  uint32
 }
 
 func newBoard(uid, title, description string) *board {
-	return &board{
-		d: &Dashboard{
-			Annotations: Annotations{List: []any{}},
-			Description: description,
-			Editable:    true,
-			Links: []Link{{
-				IncludeVars: true,
-				KeepTime:    true,
-				Tags:        []string{"gateway-api-state"},
-				Title:       "Gateway Dashboards",
-				Type:        "dashboards",
-			}},
-			Panels:        []*Panel{},
-			Refresh:       "1m",
-			SchemaVersion: 39,
-			Tags:          []string{"gateway-api", "gateway-api-state"},
-			Templating: Templating{List: []Variable{{
-				Current:    &struct{}{},
-				IncludeAll: false,
-				Label:      "Data Source",
-				Name:       "datasource",
-				Query:      "prometheus",
-				Type:       "datasource",
-			}}},
-			Time:     TimeRange{From: "now-1h", To: "now"},
-			Timezone: "utc",
-			Title:    title,
-			UID:      uid,
-			Version:  1,
-		},
-		nextID: 1,
-	}
+	header := dashboard.NewDashboardBuilder(title).
+		Uid(uid).
+		Description(description).
+		Editable().
+		Tooltip(dashboard.DashboardCursorSyncOff).
+		Link(dashboard.NewDashboardLinkBuilder("Gateway Dashboards").
+			Type(dashboard.DashboardLinkTypeDashboards).
+			Tags([]string{"gateway-api-state"}).
+			AsDropdown(false).
+			IncludeVars(true).
+			KeepTime(true).
+			TargetBlank(false)).
+		Refresh("1m").
+		Tags([]string{"gateway-api", "gateway-api-state"}).
+		Time("now-1h", "now").
+		Timezone("utc").
+		Version(1).
+		WithVariable(dashboard.NewDatasourceVariableBuilder("datasource").
+			Label("Data Source").
+			Type("prometheus").
+			IncludeAll(false).
+			Multi(false))
+	return &board{header: header, nextID: 1}
 }
 
 // variable adds a multi-value "All"-capable query variable filled from
 // label_values(<metric>, <label>), as the old dashboards did.
 func (b *board) variable(name, label, query, regex string) {
-	b.d.Templating.List = append(b.d.Templating.List, Variable{
-		Current:    &struct{}{},
-		Datasource: datasource,
-		IncludeAll: true,
-		Label:      label,
-		Multi:      true,
-		Name:       name,
-		Query:      VariableQuery{Query: query, RefID: "StandardVariableQuery"},
-		Refresh:    2,
-		Regex:      regex,
-		Sort:       1,
-		Type:       "query",
-	})
+	b.header.WithVariable(dashboard.NewQueryVariableBuilder(name).
+		Label(label).
+		Datasource(datasource).
+		Query(dashboard.StringOrMap{Map: map[string]any{"query": query, "refId": "StandardVariableQuery"}}).
+		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
+		Regex(regex).
+		Sort(dashboard.VariableSortAlphabeticalAsc).
+		Multi(true).
+		IncludeAll(true))
 }
 
 func (b *board) row(title string) {
@@ -232,19 +95,22 @@ func (b *board) row(title string) {
 		b.y += b.h
 	}
 	b.x, b.h = 0, 0
-	collapsed := false
-	b.d.Panels = append(b.d.Panels, &Panel{
-		Collapsed: &collapsed,
-		GridPos:   GridPos{H: 1, W: 24, X: 0, Y: b.y},
-		ID:        b.id(),
-		Panels:    nil,
-		Title:     title,
-		Type:      "row",
-	})
+	row, err := dashboard.NewRowBuilder(title).
+		Id(b.id()).
+		Collapsed(false).
+		GridPos(dashboard.GridPos{H: 1, W: 24, X: 0, Y: uint32(b.y)}).
+		Build()
+	if err != nil {
+		b.errs = append(b.errs, fmt.Errorf("row %q: %w", title, err))
+		return
+	}
+	// The SDK writes "panels": [] for an expanded row; Grafana reads it as
+	// no nested panels, as it did the omitted field.
+	b.panels = append(b.panels, dashboard.PanelOrRowPanel{RowPanel: &row})
 	b.y++
 }
 
-func (b *board) id() int {
+func (b *board) id() uint32 {
 	id := b.nextID
 	b.nextID++
 	return id
@@ -256,8 +122,13 @@ func (b *board) add(p *Panel) {
 		b.y += b.h
 		b.x, b.h = 0, 0
 	}
-	p.GridPos = GridPos{H: p.h, W: p.w, X: b.x, Y: b.y}
-	p.ID = b.id()
+	built, err := p.builder.Build()
+	if err != nil {
+		b.errs = append(b.errs, err)
+		return
+	}
+	built.GridPos = &dashboard.GridPos{H: uint32(p.h), W: uint32(p.w), X: uint32(b.x), Y: uint32(b.y)}
+	built.Id = cog.ToPtr(b.id())
 	b.x += p.w
 	if p.h > b.h {
 		b.h = p.h
@@ -266,56 +137,71 @@ func (b *board) add(p *Panel) {
 		b.y += b.h
 		b.x, b.h = 0, 0
 	}
-	b.d.Panels = append(b.d.Panels, p)
+	b.panels = append(b.panels, dashboard.PanelOrRowPanel{Panel: &built})
 }
 
-func (b *board) dashboard() *Dashboard { return b.d }
+func (b *board) dashboard() *Dashboard {
+	d, err := b.header.Build()
+	if err != nil {
+		b.errs = append(b.errs, err)
+	}
+	// The SDK places links in the controls menu by default; the link bar
+	// above the panels is where the old dashboards showed them.
+	for i := range d.Links {
+		d.Links[i].Placement = nil
+	}
+	d.Panels = b.panels
+	return &Dashboard{Dashboard: d, err: errors.Join(b.errs...)}
+}
 
 func f(v float64) *float64 { return &v }
 
-func instant(expr, format string) Target {
-	return Target{Datasource: datasource, Expr: expr, Format: format, Instant: true, RefID: "A"}
+func query(expr string) *prometheus.DataqueryBuilder {
+	return prometheus.NewDataqueryBuilder().Datasource(datasource).Expr(expr).RefId("A")
 }
 
-func ranged(expr, legend string) Target {
-	return Target{Datasource: datasource, Expr: expr, LegendFormat: legend, Range: true, RefID: "A"}
+func instant(expr, format string) cog.Builder[variants.Dataquery] {
+	q := query(expr).Instant()
+	if format == "table" {
+		q.Format(prometheus.PromQueryFormatTable)
+	}
+	return q
+}
+
+func ranged(expr, legend string) cog.Builder[variants.Dataquery] {
+	return query(expr).Range().LegendFormat(legend)
+}
+
+func thresholds(steps ...dashboard.Threshold) *dashboard.ThresholdsConfigBuilder {
+	return dashboard.NewThresholdsConfigBuilder().Mode(dashboard.ThresholdsModeAbsolute).Steps(steps)
+}
+
+func color(mode dashboard.FieldColorModeId) *dashboard.FieldColorBuilder {
+	return dashboard.NewFieldColorBuilder().Mode(mode)
 }
 
 // stat is a single-number panel. bad marks counters where anything above
 // zero is a problem (shown red); others are shown in the neutral blue.
 func stat(title, description, expr string, bad bool) *Panel {
-	steps := []Threshold{{Color: "blue"}}
+	steps := []dashboard.Threshold{{Color: "blue"}}
 	if bad {
-		steps = []Threshold{{Color: "green"}, {Color: "red", Value: f(1)}}
+		steps = []dashboard.Threshold{{Color: "green"}, {Color: "red", Value: f(1)}}
 	}
-	return &Panel{
-		Datasource:  datasource,
-		Description: description,
-		FieldConfig: &FieldConfig{
-			Defaults: FieldDefaults{
-				Color:      &FieldColor{Mode: "thresholds"},
-				Mappings:   []ValueMapping{},
-				Thresholds: &Thresholds{Mode: "absolute", Steps: steps},
-			},
-			Overrides: []Override{},
-		},
-		Options: map[string]any{
-			"colorMode":   "background",
-			"graphMode":   "none",
-			"justifyMode": "center",
-			"orientation": "auto",
-			"reduceOptions": map[string]any{
-				"calcs":  []string{"lastNotNull"},
-				"fields": "",
-				"values": false,
-			},
-			"textMode": "value",
-		},
-		Targets: []Target{instant(expr, "")},
-		Title:   title,
-		Type:    "stat",
-		w:       3, h: 4,
-	}
+	p := statpanel.NewPanelBuilder().
+		Datasource(datasource).
+		Title(title).
+		Description(description).
+		ColorScheme(color(dashboard.FieldColorModeIdThresholds)).
+		Mappings([]dashboard.ValueMapping{}).
+		Thresholds(thresholds(steps...)).
+		ColorMode(common.BigValueColorModeBackground).
+		GraphMode(common.BigValueGraphModeNone).
+		JustifyMode(common.BigValueJustifyModeCenter).
+		Orientation(common.VizOrientationAuto).
+		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"}).Fields("").Values(false)).
+		TextMode(common.BigValueTextModeValue).
+		WithTarget(instant(expr, ""))
+	return &Panel{builder: p, overrideByName: func(n string, v []dashboard.DynamicConfigValue) { p.OverrideByName(n, v) }, w: 3, h: 4}
 }
 
 // Label names that are noise in a table: scrape target labels and the
@@ -378,6 +264,29 @@ const (
 	conditionTable                  // Value is a condition: 1 True, 0 False/Unknown
 )
 
+var colorBackground = common.TableCellOptions{
+	TableColoredBackgroundCellOptions: &common.TableColoredBackgroundCellOptions{Type: common.TableCellDisplayModeColorBackground},
+}
+
+// tableBase is what every table shares: an instant query in table format,
+// compact rows, no footer, filterable columns.
+func tableBase(title, description, expr string, align common.FieldTextAlignment) *tablepanel.PanelBuilder {
+	return tablepanel.NewPanelBuilder().
+		Datasource(datasource).
+		Title(title).
+		Description(description).
+		Align(align).
+		Filterable(true).
+		CellHeight(common.TableCellHeightSm).
+		Footer(common.NewTableFooterOptionsBuilder().Show(false)).
+		ShowHeader(true).
+		WithTarget(instant(expr, "table"))
+}
+
+func tablePanel(p *tablepanel.PanelBuilder, w, h int) *Panel {
+	return &Panel{builder: p, overrideByName: func(n string, v []dashboard.DynamicConfigValue) { p.OverrideByName(n, v) }, w: w, h: h}
+}
+
 // table is an instant query shown as a table, one row per series.
 func table(title, description, expr string, kind tableKind, valueName string) *Panel {
 	exclude := map[string]bool{}
@@ -392,15 +301,13 @@ func table(title, description, expr string, kind tableKind, valueName string) *P
 	for i, c := range columnOrder {
 		index[c] = i
 	}
-	var transformations []Transformation
-	overrides := []Override{}
-	mappings := []ValueMapping{}
+	p := tableBase(title, description, expr, common.FieldTextAlignmentAuto).Mappings([]dashboard.ValueMapping{})
 	switch kind {
 	case plainTable:
 		exclude["Value"] = true
 	case createdTable:
-		transformations = append(transformations, Transformation{
-			ID: "calculateField",
+		p.WithTransformation(dashboard.DataTransformerConfig{
+			Id: "calculateField",
 			Options: map[string]any{
 				"alias": "Created At",
 				"binary": map[string]any{
@@ -415,116 +322,67 @@ func table(title, description, expr string, kind tableKind, valueName string) *P
 		})
 		exclude["Value"] = true
 		index["Created At"] = len(columnOrder)
-		overrides = append(overrides, Override{
-			Matcher:    Matcher{ID: "byName", Options: "Created At"},
-			Properties: []Property{{ID: "unit", Value: "dateTimeAsIso"}},
-		})
+		p.OverrideByName("Created At", []dashboard.DynamicConfigValue{{Id: "unit", Value: "dateTimeAsIso"}})
 	case countTable:
 		rename["Value"] = valueName
 	case conditionTable:
 		rename["Value"] = valueName
-		mappings = conditionMappings(false)
-		overrides = append(overrides, Override{
-			Matcher: Matcher{ID: "byName", Options: valueName},
-			Properties: []Property{
-				{ID: "custom.cellOptions", Value: map[string]any{"type": "color-background"}},
-				{ID: "mappings", Value: mappings},
-			},
+		p.OverrideByName(valueName, []dashboard.DynamicConfigValue{
+			{Id: "custom.cellOptions", Value: colorBackground},
+			{Id: "mappings", Value: conditionMappings(false)},
 		})
-		mappings = []ValueMapping{}
 	}
-	transformations = append(transformations, Transformation{
-		ID: "organize",
+	p.WithTransformation(dashboard.DataTransformerConfig{
+		Id: "organize",
 		Options: map[string]any{
 			"excludeByName": exclude,
 			"indexByName":   index,
 			"renameByName":  rename,
 		},
 	})
-	return &Panel{
-		Datasource:  datasource,
-		Description: description,
-		FieldConfig: &FieldConfig{
-			Defaults: FieldDefaults{
-				Custom:   map[string]any{"align": "auto", "filterable": true},
-				Mappings: mappings,
-			},
-			Overrides: overrides,
-		},
-		Options: map[string]any{
-			"cellHeight": "sm",
-			"footer":     map[string]any{"show": false},
-			"showHeader": true,
-		},
-		Targets:         []Target{instant(expr, "table")},
-		Title:           title,
-		Transformations: transformations,
-		Type:            "table",
-		w:               12, h: 8,
-	}
+	return tablePanel(p, 12, 8)
 }
 
 // conditionMappings shows a condition value as True/False. For conditions
 // of negative polarity (Conflicted, OverlappingTLSConfig) True is the bad one.
-func conditionMappings(negative bool) []ValueMapping {
+func conditionMappings(negative bool) []dashboard.ValueMapping {
 	good, bad := "green", "red"
 	if negative {
 		good, bad = bad, good
 	}
-	return []ValueMapping{{
-		Type: "value",
-		Options: map[string]MappingResult{
-			"1": {Color: good, Index: 0, Text: "True"},
-			"0": {Color: bad, Index: 1, Text: "False/Unknown"},
+	return valueMappings("True", good, "False/Unknown", bad)
+}
+
+// valueMappings maps 1 and 0 to a text and a color.
+func valueMappings(oneText, oneColor, zeroText, zeroColor string) []dashboard.ValueMapping {
+	return []dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{
+		Type: dashboard.MappingTypeValueToText,
+		Options: map[string]dashboard.ValueMappingResult{
+			"1": {Color: cog.ToPtr(oneColor), Index: cog.ToPtr[int32](0), Text: cog.ToPtr(oneText)},
+			"0": {Color: cog.ToPtr(zeroColor), Index: cog.ToPtr[int32](1), Text: cog.ToPtr(zeroText)},
 		},
-	}}
+	}}}
 }
 
 // conditionMatrix shows one row per object (rowLabel, built with label_join
 // in expr) and one column per condition type.
 func conditionMatrix(title, description, expr, rowLabel, rowTitle string, negativeTypes ...string) *Panel {
-	overrides := []Override{{
-		Matcher:    Matcher{ID: "byName", Options: rowLabel + "\\type"},
-		Properties: []Property{{ID: "displayName", Value: rowTitle}},
-	}}
+	p := tableBase(title, description, expr, common.FieldTextAlignmentCenter).
+		CellOptions(colorBackground).
+		Mappings(conditionMappings(false)).
+		OverrideByName(rowLabel+"\\type", []dashboard.DynamicConfigValue{{Id: "displayName", Value: rowTitle}})
 	for _, t := range negativeTypes {
-		overrides = append(overrides, Override{
-			Matcher:    Matcher{ID: "byName", Options: t},
-			Properties: []Property{{ID: "mappings", Value: conditionMappings(true)}},
-		})
+		p.OverrideByName(t, []dashboard.DynamicConfigValue{{Id: "mappings", Value: conditionMappings(true)}})
 	}
-	return &Panel{
-		Datasource:  datasource,
-		Description: description,
-		FieldConfig: &FieldConfig{
-			Defaults: FieldDefaults{
-				Custom: map[string]any{
-					"align":       "center",
-					"cellOptions": map[string]any{"type": "color-background"},
-					"filterable":  true,
-				},
-				Mappings: conditionMappings(false),
-			},
-			Overrides: overrides,
-		},
+	p.WithTransformation(dashboard.DataTransformerConfig{
+		Id: "groupingToMatrix",
 		Options: map[string]any{
-			"cellHeight": "sm",
-			"footer":     map[string]any{"show": false},
-			"showHeader": true,
+			"columnField": "type",
+			"rowField":    rowLabel,
+			"valueField":  "Value",
 		},
-		Targets: []Target{instant(expr, "table")},
-		Title:   title,
-		Transformations: []Transformation{{
-			ID: "groupingToMatrix",
-			Options: map[string]any{
-				"columnField": "type",
-				"rowField":    rowLabel,
-				"valueField":  "Value",
-			},
-		}},
-		Type: "table",
-		w:    24, h: 8,
-	}
+	})
+	return tablePanel(p, 24, 8)
 }
 
 // groupedTable groups an instant table by the given fields and lists all
@@ -538,97 +396,66 @@ func groupedTable(title, description, expr, listField, listTitle string, groupBy
 		fields[g] = map[string]any{"aggregations": []string{}, "operation": "groupby"}
 		rename[g] = columnNames[g]
 	}
-	return &Panel{
-		Datasource:  datasource,
-		Description: description,
-		FieldConfig: &FieldConfig{
-			Defaults:  FieldDefaults{Custom: map[string]any{"align": "auto", "filterable": true}, Mappings: []ValueMapping{}},
-			Overrides: []Override{},
-		},
-		Options: map[string]any{"cellHeight": "sm", "footer": map[string]any{"show": false}, "showHeader": true},
-		Targets: []Target{instant(expr, "table")},
-		Title:   title,
-		Transformations: []Transformation{
-			{ID: "groupBy", Options: map[string]any{"fields": fields}},
-			{ID: "organize", Options: map[string]any{"excludeByName": map[string]bool{}, "indexByName": map[string]int{}, "renameByName": rename}},
-		},
-		Type: "table",
-		w:    12, h: 8,
-	}
+	p := tableBase(title, description, expr, common.FieldTextAlignmentAuto).
+		Mappings([]dashboard.ValueMapping{}).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "groupBy", Options: map[string]any{"fields": fields}}).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
+			"excludeByName": map[string]bool{}, "indexByName": map[string]int{}, "renameByName": rename,
+		}})
+	return tablePanel(p, 12, 8)
 }
 
 // stateTimeline shows a 1/0 health series over time.
 func stateTimeline(title, description, expr, legend, upText, downText string) *Panel {
-	return &Panel{
-		Datasource:  datasource,
-		Description: description,
-		FieldConfig: &FieldConfig{
-			Defaults: FieldDefaults{
-				Color:  &FieldColor{Mode: "thresholds"},
-				Custom: map[string]any{"fillOpacity": 80, "lineWidth": 0},
-				Mappings: []ValueMapping{{
-					Type: "value",
-					Options: map[string]MappingResult{
-						"1": {Color: "green", Index: 0, Text: upText},
-						"0": {Color: "red", Index: 1, Text: downText},
-					},
-				}},
-				Thresholds: &Thresholds{Mode: "absolute", Steps: []Threshold{{Color: "red"}, {Color: "green", Value: f(1)}}},
-			},
-			Overrides: []Override{},
-		},
-		Options: map[string]any{
-			"alignValue":  "left",
-			"legend":      map[string]any{"displayMode": "list", "placement": "bottom", "showLegend": false},
-			"mergeValues": true,
-			"rowHeight":   0.9,
-			"showValue":   "never",
-			"tooltip":     map[string]any{"mode": "single", "sort": "none"},
-		},
-		Targets: []Target{ranged(expr, legend)},
-		Title:   title,
-		Type:    "state-timeline",
-		w:       24, h: 8,
-	}
+	p := statetimeline.NewPanelBuilder().
+		Datasource(datasource).
+		Title(title).
+		Description(description).
+		ColorScheme(color(dashboard.FieldColorModeIdThresholds)).
+		FillOpacity(80).
+		LineWidth(0).
+		Mappings(valueMappings(upText, "green", downText, "red")).
+		Thresholds(thresholds(dashboard.Threshold{Color: "red"}, dashboard.Threshold{Color: "green", Value: f(1)})).
+		AlignValue(common.TimelineValueAlignmentLeft).
+		Legend(common.NewVizLegendOptionsBuilder().DisplayMode(common.LegendDisplayModeList).Placement(common.LegendPlacementBottom).ShowLegend(false)).
+		MergeValues(true).
+		RowHeight(0.9).
+		ShowValue(common.VisibilityModeNever).
+		Tooltip(common.NewVizTooltipOptionsBuilder().Mode(common.TooltipDisplayModeSingle).Sort(common.SortOrderNone)).
+		WithTarget(ranged(expr, legend))
+	return &Panel{builder: p, overrideByName: func(n string, v []dashboard.DynamicConfigValue) { p.OverrideByName(n, v) }, w: 24, h: 8}
 }
 
 // timeseries is a plain graph of a range query.
 func timeseries(title, description, expr, legend, unit string) *Panel {
-	return &Panel{
-		Datasource:  datasource,
-		Description: description,
-		FieldConfig: &FieldConfig{
-			Defaults: FieldDefaults{
-				Color:    &FieldColor{Mode: "palette-classic"},
-				Custom:   map[string]any{"drawStyle": "line", "fillOpacity": 10, "lineWidth": 1, "showPoints": "never"},
-				Mappings: []ValueMapping{},
-				Unit:     unit,
-			},
-			Overrides: []Override{},
-		},
-		Options: map[string]any{
-			"legend":  map[string]any{"calcs": []string{"lastNotNull", "max"}, "displayMode": "table", "placement": "right", "showLegend": true},
-			"tooltip": map[string]any{"mode": "multi", "sort": "desc"},
-		},
-		Targets: []Target{ranged(expr, legend)},
-		Title:   title,
-		Type:    "timeseries",
-		w:       12, h: 8,
+	p := timeseriespanel.NewPanelBuilder().
+		Datasource(datasource).
+		Title(title).
+		Description(description).
+		ColorScheme(color(dashboard.FieldColorModeIdPaletteClassic)).
+		DrawStyle(common.GraphDrawStyleLine).
+		FillOpacity(10).
+		LineWidth(1).
+		ShowPoints(common.VisibilityModeNever).
+		Mappings([]dashboard.ValueMapping{}).
+		Legend(common.NewVizLegendOptionsBuilder().Calcs([]string{"lastNotNull", "max"}).DisplayMode(common.LegendDisplayModeTable).Placement(common.LegendPlacementRight).ShowLegend(true)).
+		Tooltip(common.NewVizTooltipOptionsBuilder().Mode(common.TooltipDisplayModeMulti).Sort(common.SortOrderDescending)).
+		WithTarget(ranged(expr, legend))
+	if unit != "" {
+		p.Unit(unit)
 	}
+	return &Panel{builder: p, overrideByName: func(n string, v []dashboard.DynamicConfigValue) { p.OverrideByName(n, v) }, w: 12, h: 8}
 }
 
 // linkColumn makes a table column a drill-down link to another dashboard.
 func linkColumn(p *Panel, column, title, uid, slug, variable string) *Panel {
-	p.FieldConfig.Overrides = append(p.FieldConfig.Overrides, Override{
-		Matcher: Matcher{ID: "byName", Options: column},
-		Properties: []Property{{
-			ID: "links",
-			Value: []map[string]any{{
-				"title": title,
-				"url":   "/d/" + uid + "/" + slug + "?var-" + variable + "=${__value.text}&${datasource:queryparam}",
-			}},
+	p.overrideByName(column, []dashboard.DynamicConfigValue{{
+		Id: "links",
+		Value: []map[string]any{{
+			"title": title,
+			"url":   "/d/" + uid + "/" + slug + "?var-" + variable + "=${__value.text}&${datasource:queryparam}",
 		}},
-	})
+	}})
 	return p
 }
 
