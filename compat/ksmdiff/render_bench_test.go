@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/fixture"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/refdata"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
@@ -59,7 +60,11 @@ func writeListFile(b *testing.B, path string, routes, gateways int) {
 // as a user of KSM's CRS library would (decode the file, add every object to
 // the stores, write), and prints the wall time and the peak resident set.
 func renderChild(t interface{ Fatal(...any) }, who, file string) {
-	config, err := os.ReadFile(filepath.Join(sharedDir(), "anchors/gateway-api-state-metrics/config/kuadrant/custom-resource-state.yaml"))
+	dir, err := refdata.Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	config, err := os.ReadFile(filepath.Join(dir, "anchors/gateway-api-state-metrics/config/kuadrant/custom-resource-state.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,9 +114,7 @@ func BenchmarkRenderFile(b *testing.B) {
 	if _, err := os.Stat("/proc/self/status"); err != nil {
 		b.Skip("needs Linux /proc")
 	}
-	if !hasShared() {
-		b.Skip("needs the shared reference data (the old Kuadrant config)")
-	}
+	refdata.Require(b, "anchors/gateway-api-state-metrics/config/kuadrant")
 	file := filepath.Join(b.TempDir(), "list.json")
 	writeListFile(b, file, 10000, 1000)
 	st, _ := os.Stat(file)
