@@ -95,6 +95,16 @@ func kuadrant() *Dashboard {
 			fmt.Sprintf(`%s_status{name=~"%s"}`, m, v), conditionTable, "Status"), 12, 6))
 	}
 
+	b.row("Route Coverage")
+	for _, r := range []struct{ kind, lower string }{{"HTTPRoute", "httproute"}, {"GRPCRoute", "grpcroute"}} {
+		for _, policy := range []string{"AuthPolicy", "RateLimitPolicy"} {
+			b.add(size(linkColumn(table(r.kind+"s without "+policy,
+				"No "+policy+" on the route or on a Gateway or listener it attaches to (in the right namespace), and no parent reporting kuadrant.io/"+policy+"Affected True; as the alert "+r.kind+"Without"+policy,
+				RouteWithoutPolicy(r.kind, policy, ""), createdTable, ""),
+				"Name", r.kind+" Details", "gatewayapi"+r.lower+"s", "gateway-api-state-"+r.lower+"s", r.lower), 12, 6))
+		}
+	}
+
 	b.row("DNS Health")
 	b.add(stat("Records Not Ready", "DNSRecords with condition Ready False or Unknown: not written to the DNS provider",
 		`count(kuadrant_dnsrecord_status{type="Ready"} == 0) or vector(0)`, true))
