@@ -44,13 +44,18 @@ func policyFamilies(family, matchers string) string {
 // controller has not reconciled the latest spec. A condition without
 // observedGeneration (0) is not judged. Each condition family is paired with
 // its own kind's metadata_generation by the customresource_* labels
-// (policy_* for the discovered Policy Attachment kinds). The alert
+// (policy_* for the discovered Policy Attachment kinds), within one exporter
+// instance: unsharded replicas each export every object, and each answers
+// the same (max, not a sum, across them). The alert
 // ControllerNotReconciling has the same expression (deploy/test checks it).
 func StaleObjects() string {
-	return `count by (customresource_group, customresource_kind, policy_group, policy_kind, namespace, name, controller_name) (
-    {__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_(status_condition|status_[a-z]+_conditions|ancestor_condition)_observed_generation"} > 0
-  < on(customresource_group, customresource_kind, policy_group, policy_kind, namespace, name) group_left()
-    {__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_metadata_generation"}
+	const object = "customresource_group, customresource_kind, policy_group, policy_kind, namespace, name"
+	return `max by (` + object + `, controller_name) (
+  count by (` + object + `, controller_name, job, instance) (
+      {__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_(status_condition|status_[a-z]+_conditions|ancestor_condition)_observed_generation"} > 0
+    < on(` + object + `, job, instance) group_left()
+      {__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_metadata_generation"}
+  )
 )`
 }
 
@@ -93,6 +98,16 @@ func kuadrant() *Dashboard {
 		b.add(table(p.kind, p.kind+"s and the object each one targets", fmt.Sprintf(`%s_target_info{name=~"%s"}`, m, v), plainTable, ""))
 		b.add(size(table(p.kind+" Conditions", "Status conditions of each "+p.kind,
 			fmt.Sprintf(`%s_status{name=~"%s"}`, m, v), conditionTable, "Status"), 12, 6))
+	}
+
+	b.row("Route Coverage")
+	for _, r := range []struct{ kind, lower string }{{"HTTPRoute", "httproute"}, {"GRPCRoute", "grpcroute"}} {
+		for _, policy := range []string{"AuthPolicy", "RateLimitPolicy"} {
+			b.add(size(linkColumn(table(r.kind+"s without "+policy,
+				"No "+policy+" on the route or on a Gateway or listener it attaches to (in the right namespace), and no parent reporting kuadrant.io/"+policy+"Affected True; as the alert "+r.kind+"Without"+policy,
+				RouteWithoutPolicy(r.kind, policy, ""), createdTable, ""),
+				"Name", r.kind+" Details", "gatewayapi"+r.lower+"s", "gateway-api-state-"+r.lower+"s", r.lower), 12, 6))
+		}
 	}
 
 	b.row("DNS Health")
