@@ -86,8 +86,14 @@ docs:
 # Regenerates the Grafana dashboards (deploy/dashboards, from
 # deploy/dashboards/gen with grafana-foundation-sdk) and the Helm chart's
 # copies and README.
+CHART := deploy/helm/gateway-api-metrics-exporter
 generate:
+	mkdir -p bin
 	cd deploy/dashboards/gen && $(GO) run . >/dev/null
+	rm -rf $(CHART)/files/dashboards && mkdir -p $(CHART)/files/dashboards
+	cp $$(ls deploy/dashboards/*.json | grep -v expressions.json) $(CHART)/files/dashboards/
+	cd deploy/test && $(GO) run ./cmd/chart-readme > ../../bin/chart-readme.md
+	mv bin/chart-readme.md $(CHART)/README.md
 
 check-docs:
 	$(GO) test -count=1 -run TestMetricsDocInSync ./hack/metricsdoc
