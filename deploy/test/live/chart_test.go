@@ -173,7 +173,9 @@ func TestChartCombinationsOnAPIServer(t *testing.T) {
 			if f.CustomCRS {
 				wantFamily = "custom_gateway_info{"
 			}
-			if !slices.ContainsFunc(whole, func(l string) bool { return strings.HasPrefix(l, wantFamily) && strings.Contains(l, `name="demo-gateway"`) }) {
+			if !slices.ContainsFunc(whole, func(l string) bool {
+				return strings.HasPrefix(l, wantFamily) && strings.Contains(l, `name="demo-gateway"`)
+			}) {
 				t.Errorf("no %s line for demo-gateway in:\n%s", wantFamily, strings.Join(whole, "\n"))
 			}
 			if !f.Sharded {
@@ -229,7 +231,7 @@ func createPodOf(t *testing.T, env *testenv.Env, sts, uid, name string, template
 	pod := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1", "kind": "Pod",
 		"metadata": map[string]any{"name": name, "namespace": render.HelmNamespace,
-			"labels": render.Map(template, "metadata", "labels"),
+			"labels":          render.Map(template, "metadata", "labels"),
 			"ownerReferences": []any{map[string]any{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": sts, "uid": uid, "controller": true}}},
 		"spec": render.Map(template, "spec"),
 	}}
