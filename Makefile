@@ -24,9 +24,9 @@ export KUBE_BIN ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gateway-api-metrics-ex
 BENCH_COUNT   ?= 6
 FUZZ_TIME     ?= 2m
 # The packages of every module in go.work (hack/tools holds no code of ours).
-ALL_PKGS      := ./... ./compat/ksmdiff/... ./deploy/test/... ./deploy/dashboards/gen/...
+ALL_PKGS      := ./... ./compat/ksmdiff/... ./deploy/test/... ./deploy/dashboards/gen/... ./hack/image/...
 # Written by `make generate`; `make check-generated` fails when they differ.
-GENERATED     := METRICS.md deploy/dashboards deploy/rules/prometheusrule.yaml deploy/helm/gateway-api-metrics-exporter/files/alerts.yaml
+GENERATED     := METRICS.md deploy/dashboards deploy/rules/prometheusrule.yaml deploy/helm/gateway-api-metrics-exporter/files/alerts.yaml deploy/helm/gateway-api-metrics-exporter/files/dashboards deploy/helm/gateway-api-metrics-exporter/README.md
 
 .PHONY: all build kube-bins ksm-bin run-local test test-go test-compat test-deploy test-fuzz test-image bench fuzz generate docs check-generated check-docs vet lint image docker-image clean
 
@@ -92,8 +92,17 @@ bench: $(BENCHSTAT) kube-bins ksm-bin
 	  $(GO) test -run '^$$' -bench 'RealAPIServer' -benchtime 3x -count $(BENCH_COUNT) -timeout 60m ./e2e 2>&1 | grep -v 'exporter: time=' ) | tee bench/new.txt
 	@if [ -f bench/old.txt ]; then $(BENCHSTAT) bench/old.txt bench/new.txt; else $(BENCHSTAT) bench/new.txt; fi
 
+# Regenerates METRICS.md, the Grafana dashboards (deploy/dashboards, from
+# deploy/dashboards/gen with grafana-foundation-sdk), the Helm chart's copies
+# and README, and the PrometheusRule forms of the alerts.
+CHART := deploy/helm/gateway-api-metrics-exporter
 generate: docs
+	mkdir -p bin
 	cd deploy/dashboards/gen && $(GO) run . >/dev/null
+	rm -rf $(CHART)/files/dashboards && mkdir -p $(CHART)/files/dashboards
+	cp $$(ls deploy/dashboards/*.json | grep -v expressions.json) $(CHART)/files/dashboards/
+	cd deploy/test && $(GO) run ./cmd/chart-readme > ../../bin/chart-readme.md
+	mv bin/chart-readme.md $(CHART)/README.md
 	$(GO) run ./deploy/rules/gen
 
 docs:

@@ -295,3 +295,101 @@ func WriteAll(root, dir string) ([]string, error) {
 	}
 	return paths, nil
 }
+
+// ChartFeatures are the optional parts of the Helm chart, each on or off.
+type ChartFeatures struct {
+	Sharded        bool // auto-sharded StatefulSet with 2 replicas
+	ServiceMonitor bool
+	PrometheusRule bool
+	Dashboards     bool // one ConfigMap per dashboard for Grafana's sidecar
+	TLS            bool // exporter-toolkit web config from a TLS Secret
+	CustomCRS      bool // CustomCRSConfig instead of the built-in metric set
+}
+
+// TLSSecretName is the kubernetes.io/tls Secret ChartValues names with TLS.
+const TLSSecretName = "exporter-tls"
+
+// CustomCRSConfig is a small CustomResourceStateMetrics config of our own:
+// one info family for Gateways.
+const CustomCRSConfig = `kind: CustomResourceStateMetrics
+spec:
+  resources:
+    - groupVersionKind: {group: gateway.networking.k8s.io, version: v1, kind: Gateway}
+      metricNamePrefix: custom_gateway
+      labelsFromPath:
+        name: [metadata, name]
+        namespace: [metadata, namespace]
+      metrics:
+        - name: info
+          help: A Gateway and its class.
+          each:
+            type: Info
+            info:
+              labelsFromPath:
+                class: [spec, gatewayClassName]
+`
+
+// AllChartFeatures lists every combination of ChartFeatures (64).
+func AllChartFeatures() []ChartFeatures {
+	var out []ChartFeatures
+	for m := 0; m < 64; m++ {
+		out = append(out, ChartFeatures{Sharded: m&1 != 0, ServiceMonitor: m&2 != 0, PrometheusRule: m&4 != 0,
+			Dashboards: m&8 != 0, TLS: m&16 != 0, CustomCRS: m&32 != 0})
+	}
+	return out
+}
+
+// Name is a short name of the combination, e.g. "sharded+tls".
+func (f ChartFeatures) Name() string {
+	var parts []string
+	for _, p := range []struct {
+		on   bool
+		name string
+	}{{f.Sharded, "sharded"}, {f.ServiceMonitor, "servicemonitor"}, {f.PrometheusRule, "prometheusrule"},
+		{f.Dashboards, "dashboards"}, {f.TLS, "tls"}, {f.CustomCRS, "crs"}} {
+		if p.on {
+			parts = append(parts, p.name)
+		}
+	}
+	if len(parts) == 0 {
+		return "defaults"
+	}
+	return strings.Join(parts, "+")
+}
+
+// Values are the chart values that turn the features on.
+func (f ChartFeatures) Values() map[string]any {
+	v := map[string]any{}
+	if f.Sharded {
+		v["replicas"] = 2
+		v["autosharding"] = map[string]any{"enabled": true}
+	}
+	if f.ServiceMonitor {
+		monitor := map[string]any{"enabled": true, "additionalLabels": map[string]any{"release": "kube-prometheus-stack"}}
+		if f.TLS {
+			monitor["scheme"] = "https"
+			monitor["tlsConfig"] = map[string]any{"insecureSkipVerify": true}
+		}
+		v["prometheus"] = map[string]any{"monitor": monitor}
+		v["selfMonitor"] = map[string]any{"enabled": true}
+	}
+	if f.PrometheusRule {
+		v["prometheusRule"] = map[string]any{"enabled": true}
+	}
+	if f.Dashboards {
+		v["dashboards"] = map[string]any{"enabled": true}
+	}
+	if f.TLS {
+		v["webConfig"] = map[string]any{"enabled": true, "tlsSecretName": TLSSecretName,
+			"config": map[string]any{"tls_server_config": map[string]any{"min_version": "TLS13"}}}
+	}
+	if f.CustomCRS {
+		// As a map: a string over the default {} makes Helm warn.
+		var cfg map[string]any
+		if err := yaml.Unmarshal([]byte(CustomCRSConfig), &cfg); err != nil {
+			panic("CustomCRSConfig: " + err.Error()) // a constant of this file
+		}
+		v["customResourceState"] = map[string]any{"enabled": true, "config": cfg}
+	}
+	return v
+}

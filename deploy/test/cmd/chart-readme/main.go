@@ -1,0 +1,26 @@
+// Command chart-readme prints the Helm chart's README.md with its values
+// table regenerated (make generate writes it back).
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/test/chartdoc"
+	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/test/render"
+)
+
+func main() {
+	root, err := render.RepoRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chart-readme:", err)
+		os.Exit(1)
+	}
+	out, err := chartdoc.README(filepath.Join(root, render.ChartPath))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chart-readme:", err)
+		os.Exit(1)
+	}
+	os.Stdout.Write(out)
+}
