@@ -158,6 +158,17 @@ func withPrefix(lines []string, prefix string) []string {
 	return out
 }
 
+// named keeps the lines of the metric called name.
+func named(lines []string, name string) []string {
+	var out []string
+	for _, l := range lines {
+		if metricName(l) == name {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 // without drops the lines of the named metrics.
 func without(lines []string, names ...string) []string {
 	var out []string

@@ -82,7 +82,7 @@ func TestGateway(t *testing.T) {
 		},
 	})
 	// 4 listeners with 4, 3, 2 and 3 conditions: one line per listener and condition.
-	if n := len(withPrefix(lines, "gatewayapi_gateway_status_listeners_conditions")); n != 12 {
+	if n := len(named(lines, "gatewayapi_gateway_status_listeners_conditions")); n != 12 {
 		t.Errorf("gatewayapi_gateway_status_listeners_conditions has %d lines, want 12", n)
 	}
 }
@@ -115,10 +115,10 @@ func TestHTTPRoute(t *testing.T) {
 	// Three parents, two of them the same Gateway told apart only by
 	// sectionName: one series per parent and condition (3+2+2), none merged
 	// or dropped as a duplicate.
-	if n := len(withPrefix(lines, "gatewayapi_httproute_status_parents_conditions")); n != 7 {
+	if n := len(named(lines, "gatewayapi_httproute_status_parents_conditions")); n != 7 {
 		t.Errorf("gatewayapi_httproute_status_parents_conditions has %d lines, want 7 (parents x conditions)", n)
 	}
-	if n := len(withPrefix(lines, "gatewayapi_httproute_status_parent_info")); n != 3 {
+	if n := len(named(lines, "gatewayapi_httproute_status_parent_info")); n != 3 {
 		t.Errorf("gatewayapi_httproute_status_parent_info has %d lines, want 3", n)
 	}
 	tel := x.get(t, x.TelemetryURL+"/metrics")

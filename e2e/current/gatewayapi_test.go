@@ -150,7 +150,7 @@ func TestListenerSet(t *testing.T) {
 		Prefix: "gatewayapi_listenerset_",
 		Objects: `apiVersion: gateway.networking.k8s.io/v1
 kind: ListenerSet
-metadata: {name: extra}
+metadata: {name: extra, labels: {team: payments}}
 spec:
   parentRef: {group: gateway.networking.k8s.io, kind: Gateway, name: edge}
   listeners:
@@ -169,6 +169,7 @@ status:
 			`created ${CREATED}`,
 			`deleted 0`,
 			`info{parent_group="gateway.networking.k8s.io",parent_kind="Gateway",parent_name="edge"} 1`,
+			`labels{team="payments"} 1`,
 			`listener_info{allowed_routes_namespaces_from="Same",hostname="extra.example.com",listener_name="extra-http",port="8080",protocol="HTTP"} 1`,
 			`status{type="Accepted"} 1`,
 			`status_listener_attached_routes{listener_name="extra-http"} 1`,
@@ -374,11 +375,11 @@ func TestXBackend(t *testing.T) {
 		Prefix: "gatewayapi_xbackend_",
 		Objects: `apiVersion: gateway.networking.x-k8s.io/v1alpha1
 kind: XBackend
-metadata: {name: partner-api}
+metadata: {name: partner-api, labels: {team: partners}}
 spec:
   type: ExternalHostname
   externalHostname: {hostname: api.partner.example}
-  port: {port: 443, name: https}
+  port: {port: 443}
   protocol: HTTP2
 status:
   parents:
@@ -390,7 +391,8 @@ status:
 		Want: map[string][]string{"partner-api": {
 			`created ${CREATED}`,
 			`deleted 0`,
-			`info{hostname="api.partner.example",port="443",port_name="https",protocol="HTTP2",type="ExternalHostname"} 1`,
+			`info{hostname="api.partner.example",port="443",protocol="HTTP2",type="ExternalHostname"} 1`,
+			`labels{team="partners"} 1`,
 			`status_parent_info{` + p + `} 1`,
 			`status_parents_conditions{` + p + `,type="Accepted"} 1`,
 			`metadata_generation 1`,
@@ -433,7 +435,7 @@ func TestReferenceGrant(t *testing.T) {
 		Prefix: "gatewayapi_referencegrant_",
 		Objects: `apiVersion: gateway.networking.k8s.io/v1
 kind: ReferenceGrant
-metadata: {name: allow-routes}
+metadata: {name: allow-routes, labels: {team: payments}}
 spec:
   from:
   - {group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: apps}
@@ -444,6 +446,7 @@ spec:
 `,
 		Want: map[string][]string{"allow-routes": {
 			`created ${CREATED}`,
+			`labels{team="payments"} 1`,
 			`deleted 0`,
 			`from_info{from_group="gateway.networking.k8s.io",from_kind="Gateway",from_namespace="infra"} 1`,
 			`from_info{from_group="gateway.networking.k8s.io",from_kind="HTTPRoute",from_namespace="apps"} 1`,

@@ -134,7 +134,7 @@ func TestDNSPolicy(t *testing.T) {
 		Prefix: "gatewayapi_dnspolicy_",
 		Objects: `apiVersion: kuadrant.io/v1
 kind: DNSPolicy
-metadata: {name: edge-dns}
+metadata: {name: edge-dns, labels: {app: shop}}
 spec:
   targetRef: {group: gateway.networking.k8s.io, kind: Gateway, name: edge}
   providerRefs: [{name: aws-credentials}]
@@ -159,10 +159,11 @@ status:
       ipAddress: 192.0.2.10
       synced: true
       conditions:
-      - {type: Healthy, status: "False", reason: Unhealthy, message: 503, lastTransitionTime: "2026-02-01T12:30:00Z"}
+      - {type: Healthy, status: "False", reason: Unhealthy, message: "status code 503", lastTransitionTime: "2026-02-01T12:30:00Z"}
 `,
 		Want: map[string][]string{"edge-dns": {
 			`created ${CREATED}`,
+			`labels{app="shop"} 1`,
 			`status{type="Accepted"} 1`,
 			`status{type="Enforced"} 0`,
 			`target_info{target_group="gateway.networking.k8s.io",target_kind="Gateway",target_name="edge"} 1`,

@@ -34,10 +34,14 @@ func generate() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The API server stamps these; fix them so the examples are stable.
+	// The API server stamps these (generation 1 on create); fix them so the
+	// examples are stable.
 	for _, o := range objs {
 		if md, ok := o["metadata"].(map[string]any); ok {
 			md["creationTimestamp"] = "2026-11-24T06:00:00Z"
+			if _, ok := md["generation"]; !ok {
+				md["generation"] = int64(1)
+			}
 			if _, ok := md["namespace"]; !ok && o["kind"] != "GatewayClass" {
 				md["namespace"] = testenv.SamplesNamespace
 			}

@@ -298,6 +298,9 @@ func readFSDocs(fsys fs.FS, dir string) ([][]byte, error) {
 		if en.IsDir() || !(strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml") || strings.HasSuffix(n, ".json")) {
 			continue
 		}
+		if n == "kustomization.yaml" || n == "kustomization.yml" {
+			continue // the experimental channel's directory has one; it is no object
+		}
 		b, err := fs.ReadFile(fsys, path.Join(dir, n))
 		if err != nil {
 			return nil, err
