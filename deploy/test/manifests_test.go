@@ -12,6 +12,9 @@ import (
 	"testing"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/test/render"
+	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/lint/support"
@@ -92,12 +95,31 @@ var wantClusterRole = map[string][]string{
 	"apiextensions.k8s.io": {"customresourcedefinitions"},
 	"gateway.networking.k8s.io": {
 		"gatewayclasses", "gateways", "httproutes", "grpcroutes", "tlsroutes",
-		"tcproutes", "udproutes", "backendtlspolicies", "listenersets",
+		"tcproutes", "udproutes", "backendtlspolicies", "listenersets", "referencegrants",
 	},
+	"gateway.networking.x-k8s.io": {"xbackendtrafficpolicies", "xbackends", "xmeshes"},
 	"kuadrant.io": {
 		"authpolicies", "ratelimitpolicies", "dnspolicies", "tlspolicies",
-		"dnsrecords", "dnshealthcheckprobes",
+		"dnsrecords", "dnshealthcheckprobes", "kuadrants", "tokenratelimitpolicies",
 	},
+	"extensions.kuadrant.io": {"oidcpolicies", "planpolicies", "telemetrypolicies", "threatpolicies"},
+	// Discovered Policy Attachment kinds of the implementations most users run.
+	"gateway.envoyproxy.io": {"securitypolicies", "backendtrafficpolicies", "clienttrafficpolicies", "envoyextensionpolicies"},
+}
+
+// specResources is every resource the embedded metrics-spec reads, so that a
+// kind added there cannot be left out of the ClusterRoles.
+func specResources(t *testing.T) map[string][]string {
+	t.Helper()
+	plan, _, err := spec.LoadFS(metricsspec.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, k := range plan.Kinds {
+		out[k.GVK.Group] = append(out[k.GVK.Group], engine.PluralOf(k))
+	}
+	return out
 }
 
 var workloadRenderings = []string{
@@ -162,6 +184,13 @@ func TestRBACReadOnly(t *testing.T) {
 					}
 					for _, r := range res {
 						granted[g][r] = true
+					}
+				}
+			}
+			for g, want := range specResources(t) {
+				for _, r := range want {
+					if !granted[g][r] {
+						t.Errorf("ClusterRole lacks list/watch on %s.%s, which metrics-spec reads", r, g)
 					}
 				}
 			}
