@@ -54,7 +54,7 @@ lint: $(STATICCHECK)
 test: check-generated vet lint test-go test-compat test-deploy test-fuzz test-image
 
 # Unit and e2e tests of the main module, with the race detector; the packages
-# that need the control plane (e2e, pkg/testenv) start their own on loopback.
+# that need the control plane (e2e, internal/testenv) start their own on loopback.
 test-go: kube-bins
 	$(GO) test -race -count=1 -timeout 30m ./...
 

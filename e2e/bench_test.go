@@ -21,7 +21,7 @@ import (
 	gwclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/fixture"
-	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 )
 
 // BenchmarkRealAPIServer runs the scrape path against the real kube-apiserver

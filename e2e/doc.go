@@ -1,5 +1,5 @@
 // Package e2e holds the end-to-end tests of the exporter: each test starts the
-// exporter in-process (app.Run) against a real kube-apiserver (pkg/testenv),
+// exporter in-process (app.Run) against a real kube-apiserver (internal/testenv),
 // scrapes it over HTTP and compares the exposition line by line, in the style
 // of redis_exporter's tests. There is no non-test code here.
 //

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 )
 
 // limitedUser authenticates with a static token; TestForbiddenKind binds it to a

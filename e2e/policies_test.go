@@ -13,8 +13,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/policies"
-	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
 )
 
 // Envoy Gateway's policy CRDs come from its Go module, pinned here by version

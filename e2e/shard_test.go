@@ -9,8 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/scrape"
-	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
 )
 
 // routeNames returns the sorted names of the HTTPRoutes a body serves.

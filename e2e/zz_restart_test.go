@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 )
 
 // TestAPIServerRestart: while the API server is down a scrape still answers

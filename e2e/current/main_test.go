@@ -12,7 +12,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 )
 
 // skipReason is set when the Kuadrant CRDs are not available locally.

@@ -8,12 +8,12 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
-	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
 )
 
 func main() {
@@ -78,7 +78,7 @@ func generate() ([]byte, error) {
 			}
 			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", f.Name, typ, labelList(k, f), escapeCell(f.Help))
 		}
-		b.WriteString("\nExamples, rendered from the demo objects in `pkg/testenv/samples` at the version they are written in:\n\n```\n")
+		b.WriteString("\nExamples, rendered from the demo objects in `internal/testenv/samples` at the version they are written in:\n\n```\n")
 		done = map[string]bool{}
 		for _, f := range k.Families {
 			if done[f.Name] {

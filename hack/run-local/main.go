@@ -1,6 +1,6 @@
 // Command run-local (make run-local) runs the exporter against a throwaway local
 // control plane: etcd + kube-apiserver from hack/kube-bins.sh, Gateway API
-// standard CRDs, our Kuadrant CRDs and the sample objects of pkg/testenv.
+// standard CRDs, our Kuadrant CRDs and the sample objects of internal/testenv.
 //
 //	go run ./hack/run-local [--exporter=bin/gateway-api-metrics-exporter] [-- exporter args...]
 //
@@ -23,7 +23,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 )
 
 func main() { os.Exit(run()) }
@@ -34,7 +34,7 @@ func run() int {
 	port := flag.Int("port", 8080, "exporter --port")
 	telemetryPort := flag.Int("telemetry-port", 8081, "exporter --telemetry-port")
 	channel := flag.String("gateway-api-channel", "standard", "Gateway API CRD channel: standard or experimental")
-	samples := flag.Bool("samples", true, "apply the sample objects (pkg/testenv/samples) to namespace "+testenv.SamplesNamespace)
+	samples := flag.Bool("samples", true, "apply the sample objects (internal/testenv/samples) to namespace "+testenv.SamplesNamespace)
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./hack/run-local [flags] [-- exporter args...]\n")
 		flag.PrintDefaults()

@@ -28,8 +28,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/test/render"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
-	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
 )
 
 // TestChartCombinationsOnAPIServer server-side applies Helm renderings with

@@ -16,11 +16,11 @@ import (
 	"time"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/refdata"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
-	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
 )
 
 const (

@@ -24,9 +24,9 @@ import (
 	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/test/render"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/refdata"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
-	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
 )
 
 // fixtures are applied next to the samples (see TestMain).

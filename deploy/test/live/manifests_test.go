@@ -24,8 +24,8 @@ import (
 	"k8s.io/client-go/restmapper"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/test/render"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
-	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
 )
 
 const fieldManager = "deploy-test"

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 )
 
 // prometheus is one Prometheus server started for a test.

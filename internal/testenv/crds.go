@@ -86,7 +86,7 @@ func KuadrantCurrentCRDDir() (dir string, ok bool) {
 		if !found {
 			return "", false
 		}
-		// pkg/testenv/crds.go -> <repository>/../shared
+		// internal/testenv/crds.go -> <repository>/../shared
 		shared = filepath.Join(filepath.Dir(file), "..", "..", "..", "shared")
 	}
 	dir = filepath.Join(shared, "anchors", "kuadrant-current", "crds")

@@ -17,7 +17,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	sigsyaml "sigs.k8s.io/yaml"
 
-	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 )
 
 // noRBAC is a user that authenticates but has no role bindings.
