@@ -335,3 +335,29 @@ func TestWatchKindsComeAndGo(t *testing.T) {
 		t.Fatal("reflectors still running after the context ended")
 	}
 }
+
+// A "*" kind expands to every served kind of the group, as in list mode (the
+// core resolves it for both modes): one reflector per served resource.
+func TestWatchWildcardKind(t *testing.T) {
+	e := newEnv(t, scrape.Options{}, widget("a", "w1", 1), gizmo("g"))
+	plan, _, err := spec.Load("w.yaml", []byte(`spec:
+  resources:
+  - groupVersionKind: {group: example.com, version: v1, kind: "*"}
+    metricNamePrefix: any
+    labelsFromPath: {name: [metadata, name]}
+    metrics:
+    - {name: n, help: h, each: {type: Gauge, gauge: {path: [spec, n]}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.kinds.Store(&plan.Kinds)
+	b := e.eventually(t, "both kinds up", func(b string) bool { return up(b) })
+	want := []string{
+		`any_n{customresource_group="example.com",customresource_kind="Gizmo",customresource_version="v1",name="g"} 7`,
+		`any_n{customresource_group="example.com",customresource_kind="Widget",customresource_version="v1",name="w1"} 1`,
+	}
+	if got := lines(b, "any_n{"); !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
