@@ -117,6 +117,10 @@ func TestThrottledByPriorityAndFairness(t *testing.T) {
 	for range 6 {
 		xs = append(xs, startExporter(t, "--kubeconfig="+kc, "--namespaces="+ns))
 	}
+	for _, x := range xs {
+		x.scrape(t) // warm: connections open, renderers pooled
+	}
+	gBefore, heapBefore := stats()
 	before := rejected(t, env)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second) // a bound, not a criterion
 	defer cancel()
@@ -181,5 +185,22 @@ func TestThrottledByPriorityAndFairness(t *testing.T) {
 		after := x.scrape(t)
 		assertAllUp(t, sampleLines(after.Body))
 		assertLines(t, "exporter "+strconv.Itoa(i)+" after the throttling", kindLines(after.Body), want)
+	}
+	// Nothing the throttled scrapes started is left behind (polled:
+	// connections close asynchronously).
+	var gAfter int
+	var heapAfter float64
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		gAfter, heapAfter = stats()
+		if (gAfter <= gBefore+10 && heapAfter <= heapBefore*1.5+16) || time.Now().After(deadline) {
+			break
+		}
+	}
+	t.Logf("goroutines %d -> %d, heap in use %.1f -> %.1f MiB", gBefore, gAfter, heapBefore, heapAfter)
+	if gAfter > gBefore+10 {
+		t.Errorf("goroutines grew from %d to %d over the throttling", gBefore, gAfter)
+	}
+	if heapAfter > heapBefore*1.5+16 {
+		t.Errorf("heap in use grew from %.1f to %.1f MiB over the throttling", heapBefore, heapAfter)
 	}
 }

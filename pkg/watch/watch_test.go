@@ -361,3 +361,36 @@ func TestWatchWildcardKind(t *testing.T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }
+
+// A restarting API server accepts a watch and ends it at once, and the
+// reflector then backs off for longer and longer: meanwhile the store misses
+// changes, so the kind turns down (none of its lines) instead of serving
+// stale state; once watches hold again, what changed meanwhile is served.
+func TestWatchEndingAtOnceIsDownThenRecovers(t *testing.T) {
+	e := newEnv(t, scrape.Options{}, widget("a", "w1", 1), gizmo("g"))
+	var flapping atomic.Bool
+	flapping.Store(true)
+	e.dyn.PrependWatchReactor("widgets", func(k8stesting.Action) (bool, kwatch.Interface, error) {
+		if !flapping.Load() {
+			return false, nil, nil
+		}
+		w := kwatch.NewFake()
+		w.Stop() // the stream ends before any event
+		return true, w, nil
+	})
+	b := e.eventually(t, "Widget down", func(b string) bool {
+		return strings.Contains(b, `gateway_metrics_up{group="example.com",kind="Widget",version="v1"} 0`)
+	})
+	if got := lines(b, "widget_n{"); len(got) != 0 {
+		t.Errorf("a kind down serves %v", got)
+	}
+	if !strings.Contains(b, gizmoUp) {
+		t.Errorf("the other kind must stay up:\n%s", b)
+	}
+	if err := e.dyn.Tracker().Create(widgets, widget("a", "w2", 2), "a"); err != nil {
+		t.Fatal(err)
+	}
+	flapping.Store(false)
+	want := []string{widgetLine("a", "w1", 1), widgetLine("a", "w2", 2)}
+	e.eventually(t, "recovered with every change", func(b string) bool { return up(b) && slices.Equal(lines(b, "widget_n{"), want) })
+}
