@@ -11,12 +11,20 @@ import (
 // ClusterRole that may list everything the exporter reads except httproutes.
 var limitedUser = testenv.Token{Token: "e2e-limited-token", User: "e2e-limited", UID: "e2e-limited-uid"}
 
+// throttledUser gets a tiny API Priority and Fairness share in
+// TestThrottledByPriorityAndFairness, and revokedUser loses a permission
+// while running in TestRBACRevoked.
+var (
+	throttledUser = testenv.Token{Token: "e2e-throttled-token", User: "e2e-throttled", UID: "e2e-throttled-uid"}
+	revokedUser   = testenv.Token{Token: "e2e-revoked-token", User: "e2e-revoked", UID: "e2e-revoked-uid"}
+)
+
 // TestMain starts one kube-apiserver + etcd for the package, with the Gateway
 // API standard-channel CRDs of go.mod's sigs.k8s.io/gateway-api (v1.6.3) and the
 // Kuadrant CRDs. Tests share it: each works in its own namespace and runs its
 // own exporter with --namespaces=<that namespace>.
 func TestMain(m *testing.M) {
-	testenv.MainWithOptions(m, testenv.Options{ExtraTokens: []testenv.Token{limitedUser}}, func(e *testenv.Env) error {
+	testenv.MainWithOptions(m, testenv.Options{ExtraTokens: []testenv.Token{limitedUser, throttledUser, revokedUser}}, func(e *testenv.Env) error {
 		ctx := context.Background()
 		if err := e.InstallGatewayAPICRDs(ctx, "standard"); err != nil {
 			return err

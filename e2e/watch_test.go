@@ -19,11 +19,12 @@ func kindLines(body []byte) []string {
 }
 
 // waitSame polls the watch-mode exporter until its lines equal the list-mode
-// exporter's (reflectors are eventually consistent), or fails.
+// exporter's (reflectors are eventually consistent, and back off up to 10s
+// after failures), or fails; the bound is a liveness guard.
 func waitSame(t *testing.T, what string, list, watch *exporter) []string {
 	t.Helper()
 	var want, got []string
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		want = kindLines(list.scrape(t).Body)
 		got = kindLines(watch.scrape(t).Body)

@@ -24,8 +24,10 @@ import (
 // KindProvider is the seam for kinds that change while the exporter runs
 // (e.g. Policy Attachment kinds generated from the CRDs the cluster serves):
 // the Core asks it for the current spec kinds at every discovery round —
-// each collection in list mode, each reconcile in watch mode — instead of
-// capturing a fixed list at construction. A kind that appears is discovered,
+// each collection in list mode, each reconcile in watch mode (at most every
+// watch.Collector.Rediscover, 10s) — instead of capturing a fixed list at
+// construction. Wire one with scrape.NewWithKinds or watch.NewWithKinds;
+// scrape.New and watch.New wrap a fixed plan with PlanKinds. A kind that appears is discovered,
 // listed or watched from that round on; a kind that disappears loses its
 // series, its reflectors (watch mode) and its pooled renderers.
 //

@@ -3,9 +3,11 @@ package watch
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
@@ -26,6 +28,9 @@ type store struct {
 	synced   bool
 	err      error // of the last LIST
 	watchErr error // of the last attempt to open a watch
+	// closedAt is when the last watch stream ended, zero while one is open
+	// (or none was opened yet).
+	closedAt time.Time
 
 	render        *engine.Renderer // one object at a time; guarded by mu
 	shard, shards int
@@ -50,9 +55,51 @@ func (s *store) listed(err error) {
 // changes, so the kind is down rather than stale.
 func (s *store) watched(err error) {
 	s.mu.Lock()
-	s.watchErr = err
+	s.watchErr, s.closedAt = err, time.Time{}
 	s.mu.Unlock()
 }
+
+// reopenGrace is how long a store may go without an open watch before it
+// counts as stale. A watch the API server ends normally (its timeout) is
+// reopened at once; one that the reflector must back off from (a restarting
+// API server ends new watches at once) is not, and the store would silently
+// miss changes until the backoff ends.
+const reopenGrace = 2 * time.Second
+
+// track follows a watch stream, so that the store knows when it ended.
+func (s *store) track(w watch.Interface) watch.Interface {
+	t := &trackedWatch{inner: w, out: make(chan watch.Event), stop: make(chan struct{})}
+	go func() {
+		defer close(t.out)
+		defer func() {
+			s.mu.Lock()
+			s.closedAt = time.Now()
+			s.mu.Unlock()
+		}()
+		for ev := range w.ResultChan() {
+			select {
+			case t.out <- ev:
+			case <-t.stop:
+				return
+			}
+		}
+	}()
+	return t
+}
+
+type trackedWatch struct {
+	inner    watch.Interface
+	out      chan watch.Event
+	stop     chan struct{}
+	stopOnce sync.Once
+}
+
+func (t *trackedWatch) Stop() {
+	t.stopOnce.Do(func() { close(t.stop) })
+	t.inner.Stop()
+}
+
+func (t *trackedWatch) ResultChan() <-chan watch.Event { return t.out }
 
 // health is nil when the store holds the whole current state. Called with mu
 // held.
@@ -62,6 +109,8 @@ func (s *store) health() error {
 		return s.err
 	case s.watchErr != nil:
 		return s.watchErr
+	case !s.closedAt.IsZero() && time.Since(s.closedAt) > reopenGrace:
+		return fmt.Errorf("watch ended %s ago and is not open again (API server restarting?)", time.Since(s.closedAt).Round(time.Second))
 	case !s.synced:
 		return fmt.Errorf("not synced yet")
 	}
@@ -131,7 +180,7 @@ func (s *store) Replace(list []any, _ string) error {
 		s.put(u)
 	}
 	s.synced = true
-	s.err, s.watchErr = nil, nil
+	s.err, s.watchErr, s.closedAt = nil, nil, time.Time{}
 	return nil
 }
 

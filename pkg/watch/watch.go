@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
@@ -173,10 +174,14 @@ func (c *Collector) start(kr scrape.KindResult, shard, shards int) *resourceWatc
 				o.FieldSelector = sel
 				wi, err := client.Watch(ctx, o)
 				st.watched(err)
-				return wi, err
+				if err != nil {
+					return nil, err
+				}
+				return st.track(wi), nil
 			},
 		}
-		refl := cache.NewReflectorWithOptions(watchWithList{lw}, &unstructured.Unstructured{}, st, cache.ReflectorOptions{Name: r.Plural + "." + r.Group})
+		refl := cache.NewReflectorWithOptions(watchWithList{lw}, &unstructured.Unstructured{}, st,
+			cache.ReflectorOptions{Name: r.Plural + "." + r.Group, Backoff: reflectorBackoff()})
 		c.reflectors.Add(1)
 		go func() {
 			defer c.reflectors.Done()
@@ -185,6 +190,14 @@ func (c *Collector) start(kr scrape.KindResult, shard, shards int) *resourceWatc
 	}
 	c.Log().Info("watching", "resource", r.Plural+"."+r.Group, "version", r.Version, "scopes", len(scopes))
 	return w
+}
+
+// reflectorBackoff is client-go's reflector backoff (0.8s doubling, with
+// jitter) capped at 10s rather than 30s: a kind is down while its reflector
+// backs off, so after an API server restart it should not stay down for
+// half a minute; 10s still spares an API server that is down.
+func reflectorBackoff() *wait.Backoff {
+	return &wait.Backoff{Duration: 800 * time.Millisecond, Factor: 2, Jitter: 1, Steps: 13, Cap: 10 * time.Second}
 }
 
 // Wait blocks until every reflector has stopped (after the collector's

@@ -335,3 +335,60 @@ func TestWatchKindsComeAndGo(t *testing.T) {
 		t.Fatal("reflectors still running after the context ended")
 	}
 }
+
+// A "*" kind expands to every served kind of the group, as in list mode (the
+// core resolves it for both modes): one reflector per served resource.
+func TestWatchWildcardKind(t *testing.T) {
+	e := newEnv(t, scrape.Options{}, widget("a", "w1", 1), gizmo("g"))
+	plan, _, err := spec.Load("w.yaml", []byte(`spec:
+  resources:
+  - groupVersionKind: {group: example.com, version: v1, kind: "*"}
+    metricNamePrefix: any
+    labelsFromPath: {name: [metadata, name]}
+    metrics:
+    - {name: n, help: h, each: {type: Gauge, gauge: {path: [spec, n]}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.kinds.Store(&plan.Kinds)
+	b := e.eventually(t, "both kinds up", func(b string) bool { return up(b) })
+	want := []string{
+		`any_n{customresource_group="example.com",customresource_kind="Gizmo",customresource_version="v1",name="g"} 7`,
+		`any_n{customresource_group="example.com",customresource_kind="Widget",customresource_version="v1",name="w1"} 1`,
+	}
+	if got := lines(b, "any_n{"); !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+// A restarting API server accepts a watch and ends it at once, and the
+// reflector then backs off for longer and longer: meanwhile the store misses
+// changes, so the kind turns down (none of its lines) instead of serving
+// stale state; once watches hold again, what changed meanwhile is served.
+func TestWatchEndingAtOnceIsDownThenRecovers(t *testing.T) {
+	e := newEnv(t, scrape.Options{}, widget("a", "w1", 1), gizmo("g"))
+	var flapping atomic.Bool
+	flapping.Store(true)
+	e.dyn.PrependWatchReactor("widgets", func(k8stesting.Action) (bool, kwatch.Interface, error) {
+		if !flapping.Load() {
+			return false, nil, nil
+		}
+		w := kwatch.NewFake()
+		w.Stop() // the stream ends before any event
+		return true, w, nil
+	})
+	e.eventually(t, "synced", up) // the first LIST succeeds; its watch ends at once
+	b := e.eventually(t, "Widget down", func(b string) bool {
+		return strings.Contains(b, `gateway_metrics_up{group="example.com",kind="Widget",version="v1"} 0`) && strings.Contains(b, gizmoUp)
+	})
+	if got := lines(b, "widget_n{"); len(got) != 0 {
+		t.Errorf("a kind down serves %v", got)
+	}
+	if err := e.dyn.Tracker().Create(widgets, widget("a", "w2", 2), "a"); err != nil {
+		t.Fatal(err)
+	}
+	flapping.Store(false)
+	want := []string{widgetLine("a", "w1", 1), widgetLine("a", "w2", 2)}
+	e.eventually(t, "recovered with every change", func(b string) bool { return up(b) && slices.Equal(lines(b, "widget_n{"), want) })
+}
