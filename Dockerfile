@@ -14,10 +14,11 @@ COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod \
     go mod download
 
+# GOWORK=off: the image is built from the exporter's own go.mod, not go.work.
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
+    CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} GOWORK=off \
     go build -trimpath -ldflags="-s -w" \
       -o /out/gateway-api-metrics-exporter ./cmd/gateway-api-metrics-exporter
 
