@@ -373,7 +373,9 @@ func TestCRDInstalledLater(t *testing.T) {
 	if err := os.WriteFile(specFile, []byte(widgetSpec), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	x := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns, "--custom-resource-state-config-file="+specFile)
+	// Discovery off: this spec declares Widget only, so the cluster's policy
+	// CRDs (BackendTLSPolicy has the GEP-713 label) would be discovered.
+	x := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns, "--custom-resource-state-config-file="+specFile, "--discover-policies=false")
 
 	r := x.scrape(t)
 	parseText(t, r.Body)
