@@ -180,7 +180,6 @@ func TestScrapeTimeoutReportsUnfinishedKindsDown(t *testing.T) {
 	f.delay = 5 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	res, err := c.Collect(ctx)
 	// The collection and the scrape share the deadline: either the scrape
 	// gives up first, or the collection ends with the unfinished kinds down.
@@ -188,9 +187,6 @@ func TestScrapeTimeoutReportsUnfinishedKindsDown(t *testing.T) {
 		res = c.Down(err)
 	}
 	defer res.Release()
-	if time.Since(start) > 3*time.Second {
-		t.Errorf("collect did not respect the deadline")
-	}
 	b := string(Body(res, exposition.Text))
 	if !strings.Contains(b, `gateway_metrics_up{group="example.com",kind="Widget",version="v1"} 0`) || strings.Contains(b, "widget_up{") {
 		t.Errorf("got\n%s", b)
