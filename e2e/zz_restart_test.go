@@ -30,10 +30,7 @@ func TestAPIServerRestart(t *testing.T) {
 	env := testenv.Current(t)
 	ns := nsFor(t)
 	applySamples(t, env, ns)
-	// Discovery off: its watch on CRDs is a long-running request, which
-	// kube-apiserver's graceful shutdown waits for (up to its 60s
-	// --shutdown-timeout), past testenv's 20s stop bound.
-	x := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns, "--discover-policies=false")
+	x := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns)
 
 	before := x.scrape(t)
 	parseText(t, before.Body)
