@@ -388,9 +388,11 @@ func TestCRDInstalledLater(t *testing.T) {
 	if err := os.WriteFile(specFile, []byte(widgetSpec), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Discovery off: this spec declares Widget only, so the cluster's policy
+	// CRDs (BackendTLSPolicy has the GEP-713 label) would be discovered.
 	modes := map[string]*exporter{}
 	for _, mode := range []string{"list", "watch"} {
-		modes[mode] = startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns, "--custom-resource-state-config-file="+specFile, "--collection="+mode)
+		modes[mode] = startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns, "--custom-resource-state-config-file="+specFile, "--collection="+mode, "--discover-policies=false")
 	}
 
 	for mode, x := range modes {

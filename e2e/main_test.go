@@ -19,12 +19,18 @@ var (
 	revokedUser   = testenv.Token{Token: "e2e-revoked-token", User: "e2e-revoked", UID: "e2e-revoked-uid"}
 )
 
+// apiServerArgs: kube-apiserver ends open watches (watch mode's reflectors,
+// the exporter's watch on CRDs) when it shuts down, as a production API
+// server drains them, instead of waiting out its 60s shutdown timeout, which
+// is past testenv's 20s stop bound in the restart tests.
+var apiServerArgs = []string{"--shutdown-watch-termination-grace-period=2s"}
+
 // TestMain starts one kube-apiserver + etcd for the package, with the Gateway
 // API standard-channel CRDs of go.mod's sigs.k8s.io/gateway-api (v1.6.3) and the
 // Kuadrant CRDs. Tests share it: each works in its own namespace and runs its
 // own exporter with --namespaces=<that namespace>.
 func TestMain(m *testing.M) {
-	testenv.MainWithOptions(m, testenv.Options{ExtraTokens: []testenv.Token{limitedUser, throttledUser, revokedUser}}, func(e *testenv.Env) error {
+	testenv.MainWithOptions(m, testenv.Options{ExtraTokens: []testenv.Token{limitedUser, throttledUser, revokedUser}, ExtraAPIServerArgs: apiServerArgs}, func(e *testenv.Env) error {
 		ctx := context.Background()
 		if err := e.InstallGatewayAPICRDs(ctx, "standard"); err != nil {
 			return err

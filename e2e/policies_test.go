@@ -225,7 +225,7 @@ status:
   ancestors:
     ancestorRef: {kind: Gateway, name: eg}
     controllerName: example.test/ctl
-    conditions: [{type: Accepted, status: "True"}]
+    conditions: [{type: Accepted, status: "True"}, {type: Programmed, status: maybe}]
 ---
 apiVersion: policies.example.test/v1
 kind: LoosePolicy
@@ -408,7 +408,8 @@ func runDiscoveredPolicies(t *testing.T, mode string) {
 		// A string targetRef and a string ancestors: no target, no ancestor.
 		meta(lp("string-ref"), "string-ref"),
 		// One ancestor object in place of a list: read as a list of one; it
-		// has no observedGeneration or lastTransitionTime.
+		// has no observedGeneration or lastTransitionTime. Status "maybe" is
+		// no condition status: no sample, an evaluation error (below).
 		meta(lp("map-ancestors"), "map-ancestors"),
 		[]string{
 			`gatewayapi_policy_target_info{` + lp("map-ancestors") + `,` + gwTarget + `} 1`,
@@ -456,6 +457,22 @@ func runDiscoveredPolicies(t *testing.T, mode string) {
 		if metricName(l) == "gatewayapi_policy_ancestor_condition" && strings.Contains(l, `policy_group="gateway.envoyproxy.io"`) {
 			t.Logf("an Envoy Gateway user sees: %s", l)
 		}
+	}
+
+	// The same per-family error accounting as declared kinds.
+	fams := parseText(t, x.get(t, x.TelemetryURL+"/metrics").Body)
+	evalErrs := 0.0
+	if f := fams["gateway_metrics_evaluation_errors_total"]; f != nil {
+		for _, m := range f.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == "family" && lp.GetValue() == "gatewayapi_policy_ancestor_condition" {
+					evalErrs += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if evalErrs < 1 {
+		t.Errorf("gateway_metrics_evaluation_errors_total{family=\"gatewayapi_policy_ancestor_condition\"} = %v, want at least 1 (status \"maybe\")", evalErrs)
 	}
 
 	// API calls: list mode makes one LIST per discovered kind per scrape

@@ -39,7 +39,8 @@ or one watch (watch mode), reports ` + "`gateway_metrics_up`" + ` like any kind,
 [` + "`pkg/policies/families.yaml`" + `](pkg/policies/families.yaml). Every kind shares the family names;
 ` + "`policy_group`" + ` and ` + "`policy_kind`" + ` tell them apart. ` + "`--discover-policies=false`" + ` turns discovery off;
 ` + "`--metric-allowlist`/`--metric-denylist`" + ` apply to these families (a kind left with none is not read). The exporter
-needs ` + "`list`/`watch`" + ` on each discovered kind; without it the kind reports ` + "`gateway_metrics_up 0`" + `.
+needs ` + "`list`/`watch`" + ` on each discovered kind; without it the kind reports ` + "`gateway_metrics_up 0`" + ` (for Envoy
+Gateway, grant them on ` + "`gateway.envoyproxy.io`" + ` ` + "`securitypolicies`, `backendtrafficpolicies`, `clienttrafficpolicies`, `envoyextensionpolicies`, `envoypatchpolicies`" + `, e.g. with the chart's ` + "`rbac.extraRules`" + `).
 
 Objects that do not follow the shape are tolerated, never a failed scrape: a reference that is not an object (a
 string, a number) yields no ` + "`target_info`" + ` sample; a single object where a list is expected (` + "`status.ancestors`" + `,

@@ -34,22 +34,20 @@ type Watcher struct {
 	// the kinds changed, so that a mode that caches its kinds can look again.
 	OnChange func()
 
-	mu       sync.Mutex
-	crds     map[string]CRD // by CRD name
-	kinds    []*spec.Kind
-	byKey    map[CRD]*spec.Kind // a kind keeps its identity while its CRD does not change
-	tried    chan struct{}      // closed after the first LIST of CRDs, whatever its outcome
-	tryOnce  sync.Once
-	synced   chan struct{}
-	syncOnce sync.Once
-	warned   atomic.Bool // a failing LIST of CRDs is logged once until one succeeds
+	mu      sync.Mutex
+	crds    map[string]CRD // by CRD name
+	kinds   []*spec.Kind
+	byKey   map[CRD]*spec.Kind // a kind keeps its identity while its CRD does not change
+	tried   chan struct{}      // closed after the first LIST of CRDs, whatever its outcome
+	tryOnce sync.Once
+	warned  atomic.Bool // a failing LIST of CRDs is logged once until one succeeds
 }
 
 // NewWatcher serves plan's kinds until Run has listed the CRDs. keep is the
 // family allow/deny filter (nil: all).
 func NewWatcher(plan *spec.Plan, keep func(string) bool, log *slog.Logger) *Watcher {
 	return &Watcher{plan: plan, keep: keep, log: log, crds: map[string]CRD{}, kinds: plan.Kinds,
-		byKey: map[CRD]*spec.Kind{}, tried: make(chan struct{}), synced: make(chan struct{})}
+		byKey: map[CRD]*spec.Kind{}, tried: make(chan struct{})}
 }
 
 // Kinds is the current set (scrape.KindProvider): the plan's kinds first, in
@@ -67,9 +65,6 @@ func (w *Watcher) Kinds(ctx context.Context) []*spec.Kind {
 	defer w.mu.Unlock()
 	return w.kinds
 }
-
-// Synced is closed once the CRDs were listed the first time.
-func (w *Watcher) Synced() <-chan struct{} { return w.synced }
 
 // Run watches CRDs until ctx ends. A failing list or watch (RBAC, outage)
 // is retried by client-go's reflector with backoff; the kinds stay as they
@@ -93,9 +88,15 @@ func (w *Watcher) Run(ctx context.Context, dyn dynamic.Interface) {
 			return client.Watch(ctx, o)
 		},
 	}
-	refl := cache.NewReflectorWithOptions(lw, &unstructured.Unstructured{}, (*crdStore)(w), cache.ReflectorOptions{Name: "policy CRDs"})
+	refl := cache.NewReflectorWithOptions(listThenWatch{lw}, &unstructured.Unstructured{}, (*crdStore)(w), cache.ReflectorOptions{Name: "policy CRDs"})
 	refl.RunWithContext(ctx)
 }
+
+// listThenWatch makes the reflector LIST then WATCH (no streaming watch-list),
+// so that the first LIST's outcome is seen above.
+type listThenWatch struct{ *cache.ListWatch }
+
+func (listThenWatch) IsWatchListSemanticsUnSupported() bool { return true }
 
 // rebuild recomputes the kinds and reports whether they changed; call with
 // mu held.
@@ -215,7 +216,6 @@ func (s *crdStore) Replace(list []any, _ string) error {
 	w.crds = crds
 	changed := w.rebuild()
 	w.mu.Unlock()
-	w.syncOnce.Do(func() { close(w.synced) })
 	w.tryOnce.Do(func() { close(w.tried) })
 	if changed && w.OnChange != nil {
 		w.OnChange()
