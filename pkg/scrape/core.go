@@ -468,9 +468,18 @@ func (c *Core) evalError(f *spec.Family, err error) {
 // Result is one collection, shared by every scrape that reads it. Release it
 // when done writing.
 type Result struct {
-	Kinds []KindResult
-	refs  atomic.Int32
-	core  *Core
+	Kinds     []KindResult
+	refs      atomic.Int32
+	core      *Core
+	onRelease func()
+}
+
+// NewResult is a result made outside a Core, for one reader; release runs
+// when it is released.
+func NewResult(kinds []KindResult, release func()) *Result {
+	r := &Result{Kinds: kinds, onRelease: release}
+	r.refs.Store(1)
+	return r
 }
 
 // Result wraps kinds for n readers; their renderers return to the pool when
@@ -483,7 +492,13 @@ func (c *Core) Result(kinds []KindResult, readers int32) *Result {
 
 // Release returns the result's renderers once every reader is done.
 func (r *Result) Release() {
-	if r.refs.Add(-1) != 0 || r.core == nil {
+	if r.refs.Add(-1) != 0 {
+		return
+	}
+	if r.onRelease != nil {
+		r.onRelease()
+	}
+	if r.core == nil {
 		return
 	}
 	for _, k := range r.Kinds {
