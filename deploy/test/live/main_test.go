@@ -15,8 +15,9 @@ import (
 
 // TestMain starts one kube-apiserver + etcd for the package with the Gateway
 // API standard-channel CRDs (go.mod's sigs.k8s.io/gateway-api), the Kuadrant
-// CRDs and the sample objects (one object with status per kind, namespace
-// demo), plus fixtures (testdata/fixtures.yaml) that give the new dashboard
+// CRDs, the Prometheus Operator's ServiceMonitor and PrometheusRule CRDs
+// (prometheusOperatorCRDs) and the sample objects (one object with status per
+// kind, namespace demo), plus fixtures (testdata/fixtures.yaml) that give the new dashboard
 // panels about unhealthy objects something to show, one of them with a stale
 // status (makeStale).
 func TestMain(m *testing.M) {
@@ -26,6 +27,13 @@ func TestMain(m *testing.M) {
 			return err
 		}
 		if err := e.InstallKuadrantCRDs(ctx); err != nil {
+			return err
+		}
+		monitoring, err := prometheusOperatorCRDs()
+		if err != nil {
+			return err
+		}
+		if err := e.InstallCRDs(ctx, monitoring...); err != nil {
 			return err
 		}
 		if _, err := e.Apply(ctx, testenv.SamplesNamespace, testenv.Samples()); err != nil {
