@@ -87,17 +87,21 @@ func strs(v []any) []string {
 	return out
 }
 
-// The resources the ClusterRole must grant list and watch on.
+// The resources the ClusterRole must grant list and watch on: every kind of
+// the default spec (live.TestManifestsOnAPIServer checks them against the
+// resources discovery maps the spec's kinds to).
 var wantClusterRole = map[string][]string{
 	"apiextensions.k8s.io": {"customresourcedefinitions"},
 	"gateway.networking.k8s.io": {
 		"gatewayclasses", "gateways", "httproutes", "grpcroutes", "tlsroutes",
-		"tcproutes", "udproutes", "backendtlspolicies", "listenersets",
+		"tcproutes", "udproutes", "backendtlspolicies", "listenersets", "referencegrants",
 	},
+	"gateway.networking.x-k8s.io": {"xbackendtrafficpolicies", "xbackends", "xmeshes"},
 	"kuadrant.io": {
 		"authpolicies", "ratelimitpolicies", "dnspolicies", "tlspolicies",
-		"dnsrecords", "dnshealthcheckprobes",
+		"dnsrecords", "dnshealthcheckprobes", "kuadrants", "tokenratelimitpolicies",
 	},
+	"extensions.kuadrant.io": {"oidcpolicies", "planpolicies", "telemetrypolicies", "threatpolicies"},
 }
 
 var workloadRenderings = []string{

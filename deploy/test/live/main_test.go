@@ -2,7 +2,9 @@ package live
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,16 +16,29 @@ import (
 )
 
 // TestMain starts one kube-apiserver + etcd for the package with the Gateway
-// API standard-channel CRDs (go.mod's sigs.k8s.io/gateway-api), the Kuadrant
-// CRDs, the Prometheus Operator's ServiceMonitor and PrometheusRule CRDs
+// API standard-channel CRDs (go.mod's sigs.k8s.io/gateway-api) and its
+// experimental gateway.networking.x-k8s.io ones, the Kuadrant CRDs, the
+// Prometheus Operator's ServiceMonitor and PrometheusRule CRDs
 // (prometheusOperatorCRDs) and the sample objects (one object with status per
-// kind, namespace demo), plus fixtures (testdata/fixtures.yaml) that give the new dashboard
-// panels about unhealthy objects something to show, one of them with a stale
-// status (makeStale).
+// kind, namespace demo), plus fixtures (testdata/fixtures.yaml) that give the
+// new dashboard panels about unhealthy objects something to show, one of them
+// with a stale status (makeStale).
 func TestMain(m *testing.M) {
 	testenv.Main(m, func(e *testenv.Env) error {
 		ctx := context.Background()
 		if err := e.InstallGatewayAPICRDs(ctx, "standard"); err != nil {
+			return err
+		}
+		// The default spec's gateway.networking.x-k8s.io kinds.
+		experimental, err := testenv.GatewayAPICRDDir("experimental")
+		if err != nil {
+			return err
+		}
+		xk8s, err := filepath.Glob(filepath.Join(experimental, "gateway.networking.x-k8s.io_*.yaml"))
+		if err != nil || len(xk8s) == 0 {
+			return fmt.Errorf("no gateway.networking.x-k8s.io CRDs in %s (%v)", experimental, err)
+		}
+		if err := e.InstallCRDs(ctx, xk8s...); err != nil {
 			return err
 		}
 		if err := e.InstallKuadrantCRDs(ctx); err != nil {
