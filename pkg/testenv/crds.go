@@ -40,11 +40,9 @@ var CRDGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version:
 var kuadrantCRDs embed.FS
 
 // KuadrantCRDs returns our minimal Kuadrant CRDs (group kuadrant.io: AuthPolicy,
-// RateLimitPolicy, DNSPolicy, TLSPolicy at v1; Kuadrant at v1beta1; DNSRecord,
-// DNSHealthCheckProbe, TokenRateLimitPolicy at v1alpha1; group
-// extensions.kuadrant.io: OIDCPolicy, PlanPolicy, TelemetryPolicy, ThreatPolicy
-// at v1alpha1; namespaced, permissive schemas, status subresource) as an FS
-// whose root holds the *.yaml files.
+// RateLimitPolicy, DNSPolicy, TLSPolicy at v1; DNSRecord, DNSHealthCheckProbe at
+// v1alpha1; namespaced, permissive schemas, status subresource) as an FS whose
+// root holds the *.yaml files.
 func KuadrantCRDs() fs.FS {
 	sub, err := fs.Sub(kuadrantCRDs, "crds/kuadrant")
 	if err != nil {

@@ -17,12 +17,12 @@ import (
 
 // TestMain starts one kube-apiserver + etcd for the package with the Gateway
 // API standard-channel CRDs (go.mod's sigs.k8s.io/gateway-api) and its
-// experimental gateway.networking.x-k8s.io ones, the Kuadrant CRDs, the
-// Prometheus Operator's ServiceMonitor and PrometheusRule CRDs
-// (prometheusOperatorCRDs) and the sample objects (one object with status per
-// kind, namespace demo), plus fixtures (testdata/fixtures.yaml) that give the
-// new dashboard panels about unhealthy objects something to show, one of them
-// with a stale status (makeStale).
+// experimental gateway.networking.x-k8s.io ones, the Kuadrant CRDs (testenv's
+// and testdata/kuadrant-newer), the Prometheus Operator's ServiceMonitor and
+// PrometheusRule CRDs (prometheusOperatorCRDs) and the sample objects (one
+// object with status per kind, namespace demo), plus fixtures
+// (testdata/fixtures.yaml) that give the new dashboard panels about unhealthy
+// objects something to show, one of them with a stale status (makeStale).
 func TestMain(m *testing.M) {
 	testenv.Main(m, func(e *testenv.Env) error {
 		ctx := context.Background()
@@ -42,6 +42,11 @@ func TestMain(m *testing.M) {
 			return err
 		}
 		if err := e.InstallKuadrantCRDs(ctx); err != nil {
+			return err
+		}
+		// The default spec's Kuadrant kinds testenv does not install (e2e
+		// runs without them): Kuadrant, TokenRateLimitPolicy, extensions.
+		if err := e.InstallCRDs(ctx, "testdata/kuadrant-newer"); err != nil {
 			return err
 		}
 		monitoring, err := prometheusOperatorCRDs()
