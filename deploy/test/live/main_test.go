@@ -62,6 +62,13 @@ func TestMain(m *testing.M) {
 		if _, err := e.Apply(ctx, fixturesNamespace, fixtures); err != nil {
 			return err
 		}
+		newer, err := os.ReadFile("testdata/kuadrant-newer-objects.yaml")
+		if err != nil {
+			return err
+		}
+		if _, err := e.Apply(ctx, fixturesNamespace, newer); err != nil {
+			return err
+		}
 		// A policy kind no spec declares, for the Policy Attachment dashboard.
 		if err := e.InstallCRDs(ctx, "testdata/policies.yaml"); err != nil {
 			return err
