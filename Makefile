@@ -28,7 +28,7 @@ ALL_PKGS      := ./... ./compat/ksmdiff/... ./deploy/test/... ./deploy/dashboard
 # Written by `make generate`; `make check-generated` fails when they differ.
 GENERATED     := METRICS.md deploy/dashboards deploy/rules/prometheusrule.yaml deploy/helm/gateway-api-metrics-exporter/files/alerts.yaml deploy/helm/gateway-api-metrics-exporter/files/dashboards deploy/helm/gateway-api-metrics-exporter/README.md
 
-.PHONY: all build kube-bins ksm-bin run-local test test-go test-compat test-deploy test-fuzz test-image bench fuzz generate docs check-generated check-docs vet lint image docker-image clean
+.PHONY: all build kube-bins ksm-bin run-local test test-go test-compat test-deploy test-fuzz test-image bench fuzz generate docs check-generated lint-chart check-docs vet lint image docker-image clean
 
 all: build
 
@@ -114,8 +114,8 @@ docs:
 	mv METRICS.md.tmp METRICS.md
 
 # Runs `make generate` and fails if that changed any generated file (the tree
-# is left regenerated: review and commit it).
-check-generated:
+# is left regenerated: review and commit it), after lint-chart.
+check-generated: lint-chart
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	tar -cf - $(GENERATED) | tar -xf - -C "$$tmp" && \
 	$(MAKE) --no-print-directory -s generate && \
@@ -125,6 +125,11 @@ check-generated:
 	fi
 
 check-docs: check-generated
+
+# `helm lint --strict` (Helm's library, in-process) on the chart with the
+# default, full and sharded values, and plain lint with every feature on.
+lint-chart:
+	cd deploy/test && $(GO) test -count=1 -run '^(TestHelmLint|TestChartLintClean)$$' .
 
 # The image, without a Docker engine: static binaries for each platform, then
 # hack/image (go-containerregistry) writes a multi-arch OCI image layout to

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -97,38 +98,57 @@ func KuadrantCurrentCRDDir() (dir string, ok bool) {
 }
 
 // GatewayAPICRDDir returns <sigs.k8s.io/gateway-api module dir>/config/crd/<channel>
-// for the version in this module's go.mod (channel "standard" or "experimental").
-// It runs `go list -m`, so it should run inside the module (tests and `go run` do);
-// otherwise it falls back to `go mod download sigs.k8s.io/gateway-api@GatewayAPIVersion`.
+// for the version in this module's go.mod (channel "standard" or "experimental"),
+// found with ModuleDir.
 func GatewayAPICRDDir(channel string) (string, error) {
 	if channel != "standard" && channel != "experimental" {
 		return "", fmt.Errorf("testenv: gateway-api channel %q: want standard or experimental", channel)
 	}
-	goBin, err := exec.LookPath("go")
+	dir, err := ModuleDir("sigs.k8s.io/gateway-api", GatewayAPIVersion)
 	if err != nil {
-		//lint:ignore SA1019 a test binary runs on the machine that built it, so its GOROOT is meaningful
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	out, err := exec.Command(goBin, "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api").Output()
-	dir := strings.TrimSpace(string(out))
-	if err != nil || dir == "" {
-		// Not in the module cache yet, or not run inside this module.
-		out2, err2 := exec.Command(goBin, "mod", "download", "-json", "sigs.k8s.io/gateway-api@"+GatewayAPIVersion).Output()
-		if err2 != nil {
-			return "", fmt.Errorf("testenv: locating sigs.k8s.io/gateway-api: go list: %v %s; go mod download: %v %s",
-				err, exitStderr(err), err2, exitStderr(err2))
-		}
-		var info struct{ Dir string }
-		if err := sigsyaml.Unmarshal(out2, &info); err != nil || info.Dir == "" {
-			return "", fmt.Errorf("testenv: go mod download sigs.k8s.io/gateway-api: no Dir in %q", out2)
-		}
-		dir = info.Dir
+		return "", err
 	}
 	crdDir := filepath.Join(dir, "config", "crd", channel)
 	if _, err := os.Stat(crdDir); err != nil {
 		return "", fmt.Errorf("testenv: gateway-api CRDs: %w", err)
 	}
 	return crdDir, nil
+}
+
+// ModuleDir returns the module cache directory of module modPath at the version
+// the go.mod of the calling test's module requires. It runs `go list -m`, so it
+// should run inside that module (tests and `go run` do). When the module is not
+// in the cache yet, or outside a module, it runs `go mod download`: of the
+// required version, or of version if the build list has none.
+func ModuleDir(modPath, version string) (string, error) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		//lint:ignore SA1019 a test binary runs on the machine that built it, so its GOROOT is meaningful
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	var listed struct{ Version, Dir string }
+	out, err := exec.Command(goBin, "list", "-m", "-json", modPath).Output()
+	if err == nil {
+		if err := json.Unmarshal(out, &listed); err == nil && listed.Dir != "" {
+			return listed.Dir, nil
+		}
+	}
+	query := modPath
+	if listed.Version != "" {
+		query += "@" + listed.Version
+	} else if version != "" {
+		query += "@" + version
+	}
+	out2, err2 := exec.Command(goBin, "mod", "download", "-json", query).Output()
+	if err2 != nil {
+		return "", fmt.Errorf("testenv: locating %s: go list: %v %s; go mod download: %v %s",
+			modPath, err, exitStderr(err), err2, exitStderr(err2))
+	}
+	var info struct{ Dir string }
+	if err := json.Unmarshal(out2, &info); err != nil || info.Dir == "" {
+		return "", fmt.Errorf("testenv: go mod download %s: no Dir in %q", query, out2)
+	}
+	return info.Dir, nil
 }
 
 func exitStderr(err error) string {

@@ -1,6 +1,11 @@
 // Package live tests the deployment assets against real servers: the
-// manifests are server-side applied to a real kube-apiserver (internal/testenv) and
-// the exporter runs with exactly the permissions of their ServiceAccount; the
+// manifests are server-side applied to a real kube-apiserver (internal/testenv),
+// with strict field validation, and the exporter runs with exactly the
+// permissions of their ServiceAccount; every ServiceMonitor and PrometheusRule
+// (each chart combination that renders one, the kustomize overlay and
+// deploy/rules) is checked by the Prometheus Operator's own CRDs, read from
+// the module cache at the version deploy/test/go.mod pins, and the stored
+// rule groups by `promtool check rules`; the
 // dashboards and alerts are evaluated by a real Prometheus scraping the real
 // kube-state-metrics output, our output for the same objects and a live
 // exporter; and the old kube-state-metrics example Deployment is run with our

@@ -37,49 +37,62 @@ type appliedObject struct {
 	name string
 }
 
-// serverSideApply applies objs with the dynamic client (types.ApplyPatchType).
-// Kinds the API server does not serve (e.g. ServiceMonitor without the
-// Prometheus Operator CRDs) are skipped with a log line. The objects are
-// deleted again when the test ends.
+// serverSideApply applies objs with applyObject and deletes them again when
+// the test ends.
 func serverSideApply(t *testing.T, env *testenv.Env, objs []render.Object) []appliedObject {
 	t.Helper()
 	ctx := context.Background()
 	var applied []appliedObject
 	t.Cleanup(func() { deleteApplied(t, applied) })
 	for _, o := range objs {
-		u := &unstructured.Unstructured{Object: map[string]any(o)}
-		gvk := u.GroupVersionKind()
-		m, err := env.RESTMapping(ctx, gvk)
-		if meta.IsNoMatchError(err) {
-			t.Logf("skipping %s %s: the API server does not serve %s (CRD not installed)", gvk.Kind, u.GetName(), gvk.GroupVersion())
-			continue
-		}
+		a, _, err := applyObject(ctx, env, o, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var ri dynamic.ResourceInterface = env.Dynamic().Resource(m.Resource)
-		id := gvk.Kind + " " + u.GetName()
-		if m.Scope.Name() == meta.RESTScopeNameNamespace {
-			if u.GetNamespace() == "" {
-				t.Fatalf("%s has no namespace", id)
-			}
-			if err := env.EnsureNamespace(ctx, u.GetNamespace()); err != nil {
-				t.Fatal(err)
-			}
-			ri = env.Dynamic().Resource(m.Resource).Namespace(u.GetNamespace())
-			id = gvk.Kind + " " + u.GetNamespace() + "/" + u.GetName()
-		}
-		data, err := json.Marshal(u.Object)
-		if err != nil {
-			t.Fatal(err)
-		}
-		force := true
-		if _, err := ri.Patch(ctx, u.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: fieldManager, Force: &force}); err != nil {
-			t.Fatalf("server-side apply %s: %v", id, err)
-		}
-		applied = append(applied, appliedObject{ri: ri, id: id, name: u.GetName()})
+		applied = append(applied, a)
 	}
 	return applied
+}
+
+// applyObject server-side applies o with the dynamic client
+// (types.ApplyPatchType) and strict field validation: a field the kind's
+// schema does not know fails the request instead of being dropped with a
+// warning. With dryRun the API server validates, defaults and prunes as for a
+// real write and returns the object it would store, but stores nothing. A
+// kind the API server does not serve is an error.
+func applyObject(ctx context.Context, env *testenv.Env, o render.Object, dryRun bool) (appliedObject, *unstructured.Unstructured, error) {
+	u := &unstructured.Unstructured{Object: map[string]any(o)}
+	gvk := u.GroupVersionKind()
+	m, err := env.RESTMapping(ctx, gvk)
+	if err != nil {
+		return appliedObject{}, nil, fmt.Errorf("%s %s: %w", gvk.Kind, u.GetName(), err)
+	}
+	var ri dynamic.ResourceInterface = env.Dynamic().Resource(m.Resource)
+	id := gvk.Kind + " " + u.GetName()
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		if u.GetNamespace() == "" {
+			return appliedObject{}, nil, fmt.Errorf("%s has no namespace", id)
+		}
+		if err := env.EnsureNamespace(ctx, u.GetNamespace()); err != nil {
+			return appliedObject{}, nil, err
+		}
+		ri = env.Dynamic().Resource(m.Resource).Namespace(u.GetNamespace())
+		id = gvk.Kind + " " + u.GetNamespace() + "/" + u.GetName()
+	}
+	data, err := json.Marshal(u.Object)
+	if err != nil {
+		return appliedObject{}, nil, err
+	}
+	force := true
+	opts := metav1.PatchOptions{FieldManager: fieldManager, Force: &force, FieldValidation: metav1.FieldValidationStrict}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	got, err := ri.Patch(ctx, u.GetName(), types.ApplyPatchType, data, opts)
+	if err != nil {
+		return appliedObject{}, nil, fmt.Errorf("server-side apply %s: %w", id, err)
+	}
+	return appliedObject{ri: ri, id: id, name: u.GetName()}, got, nil
 }
 
 func deleteApplied(t *testing.T, applied []appliedObject) {
