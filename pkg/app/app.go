@@ -198,7 +198,13 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 		}
 		wc := watch.NewWithKinds(ctx, kinds, client, dyn, opts, tel, log)
 		if discovered != nil {
-			discovered.OnChange = func() { go wc.KindsChanged(ctx) }
+			discovered.OnChange = func() {
+				go func() {
+					c, cancel := context.WithTimeout(ctx, o.ScrapeTimeout)
+					defer cancel()
+					wc.KindsChanged(c)
+				}()
+			}
 		}
 		collector = wc
 	} else {

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -53,13 +54,19 @@ func NewWatcher(plan *spec.Plan, keep func(string) bool, log *slog.Logger) *Watc
 // Kinds is the current set (scrape.KindProvider): the plan's kinds first, in
 // plan order, then the discovered ones by group and kind. The slice is never
 // modified; a change makes a new one. Until the first LIST of CRDs has been
-// answered it waits for it (bounded by ctx), so that the first scrape after
-// start-up already has the policies; if that LIST failed (RBAC, outage), it
-// serves the plan's kinds while the reflector retries.
+// answered it waits for it, for at most half the time left before ctx's
+// deadline (the rest is the scrape's), so that a scrape right after start-up
+// already has the policies; without a deadline, or once that LIST failed
+// (RBAC, outage), it serves the plan's kinds while the reflector retries.
 func (w *Watcher) Kinds(ctx context.Context) []*spec.Kind {
-	select {
-	case <-w.tried:
-	case <-ctx.Done():
+	if d, ok := ctx.Deadline(); ok {
+		t := time.NewTimer(time.Until(d) / 2)
+		select {
+		case <-w.tried:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
