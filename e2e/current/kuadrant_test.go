@@ -81,8 +81,9 @@ spec:
 			`labels{app="shop"} 1`,
 			`status{type="Accepted"} 1`,
 			`status{type="Enforced"} 0`,
-			// The legacy family has no target_section_name.
-			`target_info{target_group="gateway.networking.k8s.io",target_kind="HTTPRoute",target_name="shop"} 1`,
+			// sectionName is labelled, as for every Kuadrant policy (a route
+			// rule here; a listener for a Gateway target).
+			`target_info{target_group="gateway.networking.k8s.io",target_kind="HTTPRoute",target_name="shop",target_section_name="rule-1"} 1`,
 			`metadata_generation 2`,
 			`status_observed_generation 1`,
 			`status_condition_last_transition_time{type="Accepted"} ` + t0900,
