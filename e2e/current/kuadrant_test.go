@@ -250,6 +250,7 @@ status:
 		Want: map[string][]string{"edge-api-192.0.2.10": {
 			`healthy_status 0`,
 			`status_consecutive_failures 4`,
+			`spec_failure_threshold 3`,
 			`metadata_generation 1`,
 			`status_observed_generation 1`,
 		}},
