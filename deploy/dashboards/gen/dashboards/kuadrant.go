@@ -39,8 +39,9 @@ func policyFamilies(family, matchers string) string {
 
 // StaleObjects is the PromQL that counts, per object (and, for route
 // parents, per controller that wrote the condition), the status conditions,
-// top-level and nested (listeners, route parents, policy ancestors), whose
-// observedGeneration is behind the object's metadata.generation: the
+// top-level and nested (listeners, route parents, policy ancestors), and
+// status.observedGeneration (Kuadrant's controllers write it instead of
+// per-condition ones), whose observedGeneration is behind the object's metadata.generation: the
 // controller has not reconciled the latest spec. A condition without
 // observedGeneration (0) is not judged. Each condition family is paired with
 // its own kind's metadata_generation by the customresource_* labels
@@ -52,7 +53,7 @@ func StaleObjects() string {
 	const object = "customresource_group, customresource_kind, policy_group, policy_kind, namespace, name"
 	return `max by (` + object + `, controller_name) (
   count by (` + object + `, controller_name, job, instance) (
-      {__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_(status_condition|status_[a-z]+_conditions|ancestor_condition)_observed_generation"} > 0
+      {__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_(status|status_condition|status_[a-z]+_conditions|ancestor_condition)_observed_generation"} > 0
     < on(` + object + `, job, instance) group_left()
       {__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_metadata_generation"}
   )
