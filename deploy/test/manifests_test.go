@@ -92,12 +92,14 @@ var wantClusterRole = map[string][]string{
 	"apiextensions.k8s.io": {"customresourcedefinitions"},
 	"gateway.networking.k8s.io": {
 		"gatewayclasses", "gateways", "httproutes", "grpcroutes", "tlsroutes",
-		"tcproutes", "udproutes", "backendtlspolicies", "listenersets",
+		"tcproutes", "udproutes", "backendtlspolicies", "listenersets", "referencegrants",
 	},
+	"gateway.networking.x-k8s.io": {"xbackendtrafficpolicies", "xbackends", "xmeshes"},
 	"kuadrant.io": {
 		"authpolicies", "ratelimitpolicies", "dnspolicies", "tlspolicies",
-		"dnsrecords", "dnshealthcheckprobes",
+		"dnsrecords", "dnshealthcheckprobes", "kuadrants", "tokenratelimitpolicies",
 	},
+	"extensions.kuadrant.io": {"oidcpolicies", "planpolicies", "telemetrypolicies", "threatpolicies"},
 }
 
 var workloadRenderings = []string{
