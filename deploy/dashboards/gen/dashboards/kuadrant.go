@@ -60,6 +60,25 @@ func StaleObjects() string {
 )`
 }
 
+// ProbesFailingBeyondThreshold is the PromQL for the DNSHealthCheckProbes
+// whose consecutive failures exceed their own spec.failureThreshold (any
+// failure, for a probe without one), valued by the failures; each replica's
+// series are paired within it. The alert
+// DNSHealthCheckProbeFailuresAboveThreshold has the same expression
+// (deploy/test checks it).
+func ProbesFailingBeyondThreshold() string {
+	const probe = "customresource_group, customresource_kind, namespace, name, job, instance"
+	return `kuadrant_dnshealthcheckprobe_status_consecutive_failures
+  > on(` + probe + `) group_left()
+kuadrant_dnshealthcheckprobe_spec_failure_threshold
+or
+(
+  kuadrant_dnshealthcheckprobe_status_consecutive_failures > 0
+    unless on(` + probe + `)
+  kuadrant_dnshealthcheckprobe_spec_failure_threshold
+)`
+}
+
 func kuadrant() *Dashboard {
 	b := newBoard(uidKuadrant, "Gateway API State / Kuadrant",
 		"Kuadrant on today's clusters: every policy kind's Accepted and Enforced conditions, the Kuadrant instance, DNS health, and whether controllers keep statuses current, from gateway-api-metrics-exporter.")
@@ -127,6 +146,14 @@ func kuadrant() *Dashboard {
 		`kuadrant_dnshealthcheckprobe_healthy_status`, conditionTable, "Healthy"), 12, 6))
 	b.add(size(stateTimeline("Probe Health History", "status.healthy of each DNSHealthCheckProbe over time",
 		`min by (namespace, name) (kuadrant_dnshealthcheckprobe_healthy_status)`, "{{namespace}}/{{name}}", "Healthy", "Unhealthy"), 12, 6))
+	b.add(conditionMatrix("DNSPolicy Records per Root Host", "status.recordConditions of every DNSPolicy: the conditions of the records of each root host (as the alert DNSPolicyRecordNotHealthy)",
+		`label_join(gatewayapi_dnspolicy_status_record_conditions, "root", "/", "namespace", "name", "root_host")`,
+		"root", "Namespace/DNSPolicy/Root Host"))
+	b.add(size(table("Probes Failing Beyond Their Threshold", "Consecutive failures of each DNSHealthCheckProbe above its spec.failureThreshold (any, without one), as the alert DNSHealthCheckProbeFailuresAboveThreshold",
+		ProbesFailingBeyondThreshold(),
+		countTable, "Consecutive Failures"), 12, 6))
+	b.add(size(timeseries("Probe Consecutive Failures", "status.consecutiveFailures of each DNSHealthCheckProbe over time",
+		`max by (namespace, name) (kuadrant_dnshealthcheckprobe_status_consecutive_failures)`, "{{namespace}}/{{name}}", "short"), 12, 6))
 
 	b.row("Status Freshness")
 	b.add(stat("Stale Objects", "Objects with at least one status condition whose observedGeneration is behind metadata.generation",
