@@ -23,12 +23,13 @@ import (
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/testenv"
 )
 
-// Condition timestamps used in the objects, and their Unix seconds.
+// Condition timestamps used in the objects, and their Unix seconds as the
+// exposition writes them (shortest %g form, as kube-state-metrics does).
 const (
-	t0900 = "1768035600" // 2026-01-10T09:00:00Z
-	t0909 = "1768036140" // 2026-01-10T09:09:00Z
-	t1200 = "1769947200" // 2026-02-01T12:00:00Z
-	t1230 = "1769949000" // 2026-02-01T12:30:00Z
+	t0900 = "1.7680356e+09"  // 2026-01-10T09:00:00Z
+	t0909 = "1.76803614e+09" // 2026-01-10T09:09:00Z
+	t1200 = "1.7699472e+09"  // 2026-02-01T12:00:00Z
+	t1230 = "1.769949e+09"   // 2026-02-01T12:30:00Z
 )
 
 // servedKind is one kind of the embedded spec and the version this API server

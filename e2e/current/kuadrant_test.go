@@ -160,7 +160,7 @@ status:
       ipAddress: 192.0.2.10
       synced: true
       conditions:
-      - {type: Healthy, status: "False", reason: Unhealthy, message: 503, lastTransitionTime: "2026-02-01T12:30:00Z"}
+      - {type: Healthy, status: "False", reason: Unhealthy, message: "503", lastTransitionTime: "2026-02-01T12:30:00Z"}
 `,
 		Want: map[string][]string{"edge-dns": {
 			`created ${CREATED}`,
