@@ -323,6 +323,9 @@ func TestDNSHealthCheckProbe(t *testing.T) {
 			`kuadrant_dnshealthcheckprobe_healthy_status{customresource_group="kuadrant.io",customresource_kind="DNSHealthCheckProbe",customresource_version="v1alpha1",name="edge-api-192.0.2.2",namespace="${NS}"} 0`,
 			`kuadrant_dnshealthcheckprobe_status_consecutive_failures{customresource_group="kuadrant.io",customresource_kind="DNSHealthCheckProbe",customresource_version="v1alpha1",name="edge-api-192.0.2.1",namespace="${NS}"} 0`,
 			`kuadrant_dnshealthcheckprobe_status_consecutive_failures{customresource_group="kuadrant.io",customresource_kind="DNSHealthCheckProbe",customresource_version="v1alpha1",name="edge-api-192.0.2.2",namespace="${NS}"} 4`,
+			`kuadrant_dnshealthcheckprobe_spec_failure_threshold{customresource_group="kuadrant.io",customresource_kind="DNSHealthCheckProbe",customresource_version="v1alpha1",name="edge-api-192.0.2.1",namespace="${NS}"} 3`,
+			`kuadrant_dnshealthcheckprobe_spec_failure_threshold{customresource_group="kuadrant.io",customresource_kind="DNSHealthCheckProbe",customresource_version="v1alpha1",name="edge-api-192.0.2.2",namespace="${NS}"} 3`,
+			`kuadrant_dnshealthcheckprobe_spec_failure_threshold{customresource_group="kuadrant.io",customresource_kind="DNSHealthCheckProbe",customresource_version="v1alpha1",name="edge-api-192.0.2.3",namespace="${NS}"} 3`,
 		},
 	})
 }

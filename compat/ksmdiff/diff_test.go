@@ -303,6 +303,13 @@ func TestEmbeddedSpecKeepsLegacyFamilies(t *testing.T) {
 	deliberate := map[string]string{
 		"gatewayapi_gatewayclass_status_supported_features": "labels the {name} objects of Gateway API >= v1.2",
 		"gatewayapi_backendtlspolicy_target_info":           "also reads the v1 spec.targetRefs list",
+		// Kuadrant v1 policies target a Gateway listener with sectionName; the
+		// alerts and dashboards need it to tell listener from Gateway scope.
+		// Lines of objects without sectionName are unchanged.
+		"gatewayapi_authpolicy_target_info":      "labels spec.targetRef.sectionName (target_section_name)",
+		"gatewayapi_ratelimitpolicy_target_info": "labels spec.targetRef.sectionName (target_section_name)",
+		"gatewayapi_dnspolicy_target_info":       "labels spec.targetRef.sectionName (target_section_name)",
+		"gatewayapi_tlspolicy_target_info":       "labels spec.targetRef.sectionName (target_section_name)",
 	}
 	config := oldConfig(t, "kuadrant")
 	total := 0

@@ -238,3 +238,17 @@ func TestCoverageAlertsMatchDashboards(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeFailuresAlertMatchesDashboards checks that
+// DNSHealthCheckProbeFailuresAboveThreshold and the Kuadrant dashboard's
+// probe panel run one expression.
+func TestProbeFailuresAlertMatchesDashboards(t *testing.T) {
+	r, ok := alertsByName(t)["DNSHealthCheckProbeFailuresAboveThreshold"]
+	if !ok {
+		t.Fatal("alert DNSHealthCheckProbeFailuresAboveThreshold missing")
+	}
+	got, _ := r["expr"].(string)
+	if want := dashboards.ProbesFailingBeyondThreshold(); normExpr(got) != normExpr(want) {
+		t.Errorf("alert DNSHealthCheckProbeFailuresAboveThreshold: expr differs from dashboards.ProbesFailingBeyondThreshold(); copy it from there:\n%s", want)
+	}
+}

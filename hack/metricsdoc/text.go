@@ -118,10 +118,12 @@ This exporter reads the configured version when it is served and the kind's pref
 ` + "`customresource_version`" + ` set to the version read (` + "`v1`" + `). Gateway, GatewayClass and HTTPRoute are still served
 at ` + "`v1beta1`" + `, so their legacy series keep ` + "`customresource_version=\"v1beta1\"`" + `.
 
-The embedded spec reads two newer shapes: GatewayClass ` + "`status.supportedFeatures`" + ` is a list of ` + "`{name}`" + ` objects
+The embedded spec reads three newer shapes: GatewayClass ` + "`status.supportedFeatures`" + ` is a list of ` + "`{name}`" + ` objects
 since Gateway API v1.2, so ` + "`features`" + ` is the name (kube-state-metrics prints ` + "`map[name:X]`" + `; on the string lists
 of Gateway API before v1.2 the family is empty); BackendTLSPolicy ` + "`v1`" + ` has a ` + "`spec.targetRefs`" + ` list, so
-` + "`target_info`" + ` has one sample per target (with ` + "`target_section_name`" + `) besides the ` + "`v1alpha2`" + ` ` + "`spec.targetRef`" + `.
+` + "`target_info`" + ` has one sample per target (with ` + "`target_section_name`" + `) besides the ` + "`v1alpha2`" + ` ` + "`spec.targetRef`" + `;
+Kuadrant's AuthPolicy, RateLimitPolicy, DNSPolicy and TLSPolicy ` + "`v1`" + ` may target one Gateway listener, so their
+` + "`target_info`" + ` also has ` + "`target_section_name`" + ` (absent, as before, when the targetRef names no section).
 `
 
 const outro = `

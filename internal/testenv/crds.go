@@ -207,6 +207,12 @@ func (e *Env) installCRDDocs(ctx context.Context, docs [][]byte) error {
 	var names []string
 	served := map[string][]string{} // group/version -> plurals
 	for _, doc := range docs {
+		// Not an object (the Gateway API CRD directories also hold a
+		// kustomization.yaml): not a CRD either.
+		var head struct{ Kind string }
+		if err := sigsyaml.Unmarshal(doc, &head); err == nil && head.Kind == "" {
+			continue
+		}
 		obj, err := decodeDoc(doc)
 		if err != nil {
 			return err

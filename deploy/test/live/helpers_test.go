@@ -34,6 +34,12 @@ import (
 //go:embed testdata/fixtures.yaml
 var fixtures []byte
 
+// currentFixtures are objects of the kinds only Kuadrant's current CRDs and
+// the Gateway API experimental channel serve (see TestMain).
+//
+//go:embed testdata/current.yaml
+var currentFixtures []byte
+
 const fixturesNamespace = "deploy-test-fixtures"
 
 func repoRoot(t testing.TB) string {

@@ -251,6 +251,7 @@ func policies() *Dashboard {
 		b.variable(p.lower, p.kind, fmt.Sprintf("label_values(gatewayapi_%s_created, name)", p.lower), "/(.*)/")
 	}
 	b.variable("backendtlspolicy", "BackendTLSPolicy", "label_values(gatewayapi_backendtlspolicy_created, name)", "/(.*)/")
+	b.variable("xbackendtrafficpolicy", "XBackendTrafficPolicy", "label_values(gatewayapi_xbackendtrafficpolicy_created, name)", "/(.*)/")
 
 	for _, p := range kuadrantPolicies {
 		m := "gatewayapi_" + p.lower
@@ -275,6 +276,14 @@ func policies() *Dashboard {
 		`gatewayapi_backendtlspolicy_target_info{name=~"${backendtlspolicy}"}`, plainTable, ""), 21, 6))
 	b.add(size(table("BackendTLSPolicy Ancestor Conditions", "Conditions in status.ancestors[].conditions, per ancestor and controller",
 		`gatewayapi_backendtlspolicy_status_ancestors_conditions{name=~"${backendtlspolicy}"}`, conditionTable, "Status"), 24, 8))
+
+	b.row("XBackendTrafficPolicy")
+	b.add(stat("Not Accepted", "XBackendTrafficPolicy ancestor entries with condition Accepted False or Unknown, as the alert XBackendTrafficPolicyNotAccepted",
+		`count(gatewayapi_xbackendtrafficpolicy_status_ancestors_conditions{name=~"${xbackendtrafficpolicy}",type="Accepted"} == 0) or vector(0)`, true))
+	b.add(size(table("XBackendTrafficPolicy", "XBackendTrafficPolicies and the Services they target",
+		`gatewayapi_xbackendtrafficpolicy_target_info{name=~"${xbackendtrafficpolicy}"}`, plainTable, ""), 21, 6))
+	b.add(size(table("XBackendTrafficPolicy Ancestor Conditions", "Conditions in status.ancestors[].conditions, per ancestor and controller",
+		`gatewayapi_xbackendtrafficpolicy_status_ancestors_conditions{name=~"${xbackendtrafficpolicy}"}`, conditionTable, "Status"), 24, 8))
 
 	b.row("HTTPRoute Coverage")
 	b.add(linkColumn(table("HTTPRoutes without AuthPolicy", "No AuthPolicy on the route or on a Gateway or listener it attaches to (in the right namespace), and no parent reporting kuadrant.io/AuthPolicyAffected True",

@@ -39,8 +39,9 @@ func policyFamilies(family, matchers string) string {
 
 // StaleObjects is the PromQL that counts, per object (and, for route
 // parents, per controller that wrote the condition), the status conditions,
-// top-level and nested (listeners, route parents, policy ancestors), whose
-// observedGeneration is behind the object's metadata.generation: the
+// top-level and nested (listeners, route parents, policy ancestors), and
+// status.observedGeneration (Kuadrant's controllers write it instead of
+// per-condition ones), whose observedGeneration is behind the object's metadata.generation: the
 // controller has not reconciled the latest spec. A condition without
 // observedGeneration (0) is not judged. Each condition family is paired with
 // its own kind's metadata_generation by the customresource_* labels
@@ -52,10 +53,29 @@ func StaleObjects() string {
 	const object = "customresource_group, customresource_kind, policy_group, policy_kind, namespace, name"
 	return `max by (` + object + `, controller_name) (
   count by (` + object + `, controller_name, job, instance) (
-      {__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_(status_condition|status_[a-z]+_conditions|ancestor_condition)_observed_generation"} > 0
+      {__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_(status|status_condition|status_[a-z]+_conditions|ancestor_condition)_observed_generation"} > 0
     < on(` + object + `, job, instance) group_left()
       {__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_metadata_generation"}
   )
+)`
+}
+
+// ProbesFailingBeyondThreshold is the PromQL for the DNSHealthCheckProbes
+// whose consecutive failures exceed their own spec.failureThreshold (any
+// failure, for a probe without one), valued by the failures; each replica's
+// series are paired within it. The alert
+// DNSHealthCheckProbeFailuresAboveThreshold has the same expression
+// (deploy/test checks it).
+func ProbesFailingBeyondThreshold() string {
+	const probe = "customresource_group, customresource_kind, namespace, name, job, instance"
+	return `kuadrant_dnshealthcheckprobe_status_consecutive_failures
+  > on(` + probe + `) group_left()
+kuadrant_dnshealthcheckprobe_spec_failure_threshold
+or
+(
+  kuadrant_dnshealthcheckprobe_status_consecutive_failures > 0
+    unless on(` + probe + `)
+  kuadrant_dnshealthcheckprobe_spec_failure_threshold
 )`
 }
 
@@ -126,6 +146,14 @@ func kuadrant() *Dashboard {
 		`kuadrant_dnshealthcheckprobe_healthy_status`, conditionTable, "Healthy"), 12, 6))
 	b.add(size(stateTimeline("Probe Health History", "status.healthy of each DNSHealthCheckProbe over time",
 		`min by (namespace, name) (kuadrant_dnshealthcheckprobe_healthy_status)`, "{{namespace}}/{{name}}", "Healthy", "Unhealthy"), 12, 6))
+	b.add(conditionMatrix("DNSPolicy Records per Root Host", "status.recordConditions of every DNSPolicy: the conditions of the records of each root host (as the alert DNSPolicyRecordNotHealthy)",
+		`label_join(gatewayapi_dnspolicy_status_record_conditions, "root", "/", "namespace", "name", "root_host")`,
+		"root", "Namespace/DNSPolicy/Root Host"))
+	b.add(size(table("Probes Failing Beyond Their Threshold", "Consecutive failures of each DNSHealthCheckProbe above its spec.failureThreshold (any, without one), as the alert DNSHealthCheckProbeFailuresAboveThreshold",
+		ProbesFailingBeyondThreshold(),
+		countTable, "Consecutive Failures"), 12, 6))
+	b.add(size(timeseries("Probe Consecutive Failures", "status.consecutiveFailures of each DNSHealthCheckProbe over time",
+		`max by (namespace, name) (kuadrant_dnshealthcheckprobe_status_consecutive_failures)`, "{{namespace}}/{{name}}", "short"), 12, 6))
 
 	b.row("Status Freshness")
 	b.add(stat("Stale Objects", "Objects with at least one status condition whose observedGeneration is behind metadata.generation",
