@@ -18,7 +18,10 @@ metadata:
   name: e2e-revoked-most
 rules:
 - apiGroups: [gateway.networking.k8s.io]
-  resources: [gatewayclasses, gateways, grpcroutes, tlsroutes, tcproutes, udproutes, backendtlspolicies, listenersets]
+  resources: [gatewayclasses, gateways, grpcroutes, tlsroutes, tcproutes, udproutes, backendtlspolicies, listenersets, referencegrants]
+  verbs: [list, watch]
+- apiGroups: [apiextensions.k8s.io]
+  resources: [customresourcedefinitions]
   verbs: [list, watch]
 - apiGroups: [kuadrant.io]
   resources: [authpolicies, ratelimitpolicies, dnspolicies, tlspolicies, dnsrecords, dnshealthcheckprobes]

@@ -57,13 +57,18 @@ func NewWatcher(plan *spec.Plan, keep func(string) bool, log *slog.Logger) *Watc
 // answered it waits for it, for at most half the time left before ctx's
 // deadline (the rest is the scrape's), so that a scrape right after start-up
 // already has the policies; without a deadline, or once that LIST failed
-// (RBAC, outage), it serves the plan's kinds while the reflector retries.
+// (RBAC, outage) or did not answer within that first wait, it serves the
+// plan's kinds while the reflector retries.
 func (w *Watcher) Kinds(ctx context.Context) []*spec.Kind {
 	if d, ok := ctx.Deadline(); ok {
 		t := time.NewTimer(time.Until(d) / 2)
 		select {
 		case <-w.tried:
 		case <-t.C:
+			// A LIST of CRDs that hangs (a slow or overloaded API server)
+			// costs one scrape half its time, not every scrape: from now
+			// on the plan's kinds are served until it answers.
+			w.tryOnce.Do(func() { close(w.tried) })
 		case <-ctx.Done():
 		}
 		t.Stop()
