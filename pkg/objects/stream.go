@@ -218,11 +218,10 @@ func (s *scanner) value(c byte) ([]byte, error) {
 		depth, inString := 1, false
 		for depth > 0 {
 			// Copy runs of plain bytes at once: a value is mostly them.
-			chunk, err := s.r.Peek(1)
-			if err != nil {
+			if _, err := s.r.Peek(1); err != nil {
 				return nil, unexpected(err)
 			}
-			chunk, _ = s.r.Peek(s.r.Buffered())
+			chunk, _ := s.r.Peek(s.r.Buffered())
 			n := 0
 			for n < len(chunk) && depth > 0 {
 				if inString {
