@@ -18,7 +18,9 @@ import (
 
 // memAPI lists objects built in memory, 500 a page, and its watches stay
 // open without events: the steady state of a synced collector.
-type memAPI struct{ objs map[string]func(i int) map[string]any }
+type memAPI struct {
+	objs map[string]func(i int) map[string]any
+}
 
 func (m memAPI) ListAt(ctx context.Context, r source.Resource, _ source.ListOptions, fn func(items []any) error) (string, error) {
 	n := routesN
