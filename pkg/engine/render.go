@@ -22,6 +22,8 @@ type Renderer struct {
 	bufs    [][]byte
 	zs      []zfamily // the compressed head of each family, once it grew past chunk
 	raw     bool      // never compress (a renderer used to render one object at a time)
+	packed  []packedObject
+	scratch []byte
 	objects int
 	ev      evaluator
 	base    labelSet
@@ -48,6 +50,8 @@ func (r *Renderer) Reset(gvk GVK) {
 	r.gvk = gvk
 	r.objects = 0
 	r.Duplicates = 0
+	clear(r.packed) // drop the references to the objects' bytes
+	r.packed = r.packed[:0]
 	for i := range r.bufs {
 		r.bufs[i] = r.bufs[i][:0]
 		r.zs[i].reset()
@@ -78,6 +82,9 @@ func (r *Renderer) Size() int {
 	n := 0
 	for i, b := range r.bufs {
 		n += len(b) + r.zs[i].buf.Len()
+	}
+	for _, p := range r.packed {
+		n += len(p.blob)
 	}
 	return n
 }
@@ -213,6 +220,45 @@ func (r *Renderer) writeSamples(w *BodyWriter, i int) {
 	if len(r.bufs[i]) > 0 {
 		_, _ = w.Write(r.bufs[i])
 	}
+	for _, p := range r.packed {
+		start := int32(0)
+		if i > 0 {
+			start = p.ends[i-1]
+		}
+		if start == p.ends[i] {
+			continue
+		}
+		out, err := p.u.Unpack(r.scratch[:0], p.blob[start:p.ends[i]])
+		if err != nil {
+			if w.err == nil {
+				w.err = err
+			}
+			return
+		}
+		r.scratch = out
+		_, _ = w.Write(out)
+	}
+}
+
+// Unpacker inflates one family's bytes of an object added with AddPacked.
+type Unpacker interface {
+	Unpack(dst, src []byte) ([]byte, error)
+}
+
+type packedObject struct {
+	blob []byte
+	ends []int32
+	u    Unpacker
+}
+
+// AddPacked adds one object's families kept compressed, each on its own:
+// family i is blob[ends[i-1]:ends[i]], inflated by u as the body is written.
+// The renderer keeps blob and ends (which must not change) instead of
+// copying the text, so a scrape of pre-rendered objects holds no copy of
+// the body. Packed objects follow any added otherwise.
+func (r *Renderer) AddPacked(blob []byte, ends []int32, u Unpacker) {
+	r.objects++
+	r.packed = append(r.packed, packedObject{blob, ends, u})
 }
 
 // AppendTo is WriteTo into a byte slice.

@@ -121,17 +121,15 @@ func BenchmarkWatchScrape(b *testing.B) {
 	}
 	b.ReportMetric(float64(buf.Len())/1e6, "body-MB")
 	b.ReportMetric(held, "held-B/object")
-	packed, raw := 0, 0
+	packed := 0
 	for _, w := range c.watches {
 		for _, st := range w.stores {
 			for _, e := range st.objs {
 				packed += len(e.blob)
-				raw += int(e.ends[len(e.ends)-1])
 			}
 		}
 	}
 	b.ReportMetric(float64(packed)/float64(routesN+routesN/10), "blob-B/object")
-	b.ReportMetric(float64(raw)/float64(packed), "compression")
 	cancel()
 	c.Wait()
 }

@@ -3,6 +3,7 @@ package watch
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/klauspost/compress/s2"
@@ -13,14 +14,15 @@ import (
 )
 
 // entry is one object's pre-rendered families; the object itself is not kept.
-// The bytes are held compressed (s2 with the store's dictionary): the same
-// family names and label names repeat in every object of a kind, so a blob
-// shrinks several times, and a scrape inflates it at memory speed.
+// Each family's bytes are held compressed on their own (s2 with the store's
+// dictionary): the same family and label names repeat in every object of a
+// kind, so they shrink many times, and a scrape inflates them family by
+// family straight into the body (engine.Renderer.AddPacked) without copying
+// the text first.
 type entry struct {
 	namespace, name string
-	blob            []byte // s2 block, or the raw bytes when packed is false
-	ends            []int32
-	packed          bool
+	blob            []byte  // the s2 blocks of the families, one after the other
+	ends            []int32 // family i's block ends at ends[i]
 }
 
 // store holds the rendered objects of one scope of a resource.
@@ -33,6 +35,7 @@ type store struct {
 
 	render        *engine.Renderer // one object at a time; guarded by mu
 	dict          *s2.Dict         // made from the first object rendered; never changes after
+	zbuf          []byte           // guarded by mu
 	shard, shards int
 	core          *scrape.Core
 	kind          string
@@ -138,22 +141,29 @@ func (s *store) put(objs map[string]*entry, obj map[string]any) {
 	if dups > 0 {
 		s.core.Duplicates(s.kind, dups)
 	}
-	e := &entry{namespace: meta(obj, "namespace"), name: meta(obj, "name"), ends: ends, blob: blob}
-	if s.dict == nil && len(blob) >= s2.MinDictSize {
-		s.dict = s2.MakeDict(blob, nil)
-	}
-	if s.dict != nil {
-		if z := s.dict.Encode(nil, blob); len(z) < len(blob) {
-			e.blob, e.packed = append([]byte(nil), z...), true
+	if s.dict == nil {
+		src := blob
+		for _, f := range s.render.Kind().Families {
+			if len(src) >= s2.MinDictSize {
+				break
+			}
+			src = append(src, f.Name...)
 		}
+		s.dict = s2.MakeDict(src, nil)
 	}
-	objs[id] = e
+	var out []byte
+	packed := make([]int32, len(ends))
+	start := int32(0)
+	for i, end := range ends {
+		if end > start {
+			s.zbuf = s.dict.Encode(s.zbuf[:cap(s.zbuf)], blob[start:end])
+			out = append(out, s.zbuf...)
+		}
+		packed[i] = int32(len(out))
+		start = end
+	}
+	objs[id] = &entry{namespace: meta(obj, "namespace"), name: meta(obj, "name"), blob: slices.Clip(out), ends: packed}
 }
 
-// bytes returns e's rendered families, inflated into buf when packed.
-func (s *store) bytes(e *entry, buf []byte) ([]byte, error) {
-	if !e.packed {
-		return e.blob, nil
-	}
-	return s.dict.Decode(buf, e.blob)
-}
+// Unpack inflates one family's bytes of one of the store's entries.
+func (s *store) Unpack(dst, src []byte) ([]byte, error) { return s.dict.Decode(dst, src) }

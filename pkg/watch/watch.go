@@ -221,21 +221,8 @@ func (w *resourceWatch) fill(ctx context.Context, r *engine.Renderer) error {
 	slices.SortFunc(entries, func(a, b held) int {
 		return cmp.Or(cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.name, b.name))
 	})
-	var buf []byte
-	for i, e := range entries {
-		blob, err := e.st.bytes(e.entry, buf)
-		if err != nil {
-			return fmt.Errorf("%s/%s: %w", e.namespace, e.name, err)
-		}
-		if e.packed {
-			buf = blob
-		}
-		r.AddRendered(blob, e.ends)
-		if i%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
+	for _, e := range entries {
+		r.AddPacked(e.blob, e.ends, e.st)
 	}
 	return ctx.Err()
 }
