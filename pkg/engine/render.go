@@ -220,6 +220,9 @@ func (r *Renderer) writeSamples(w *BodyWriter, i int) {
 	if len(r.bufs[i]) > 0 {
 		_, _ = w.Write(r.bufs[i])
 	}
+	// Objects' families are a few hundred bytes each: inflate them into one
+	// buffer and write it in large pieces.
+	buf := r.scratch[:0]
 	for _, p := range r.packed {
 		start := int32(0)
 		if i > 0 {
@@ -228,19 +231,26 @@ func (r *Renderer) writeSamples(w *BodyWriter, i int) {
 		if start == p.ends[i] {
 			continue
 		}
-		out, err := p.u.Unpack(r.scratch[:0], p.blob[start:p.ends[i]])
+		out, err := p.u.Unpack(buf, p.blob[start:p.ends[i]])
 		if err != nil {
 			if w.err == nil {
 				w.err = err
 			}
 			return
 		}
-		r.scratch = out
-		_, _ = w.Write(out)
+		if buf = out; len(buf) >= 64<<10 {
+			_, _ = w.Write(buf)
+			buf = buf[:0]
+		}
 	}
+	if len(buf) > 0 {
+		_, _ = w.Write(buf)
+	}
+	r.scratch = buf[:0]
 }
 
-// Unpacker inflates one family's bytes of an object added with AddPacked.
+// Unpacker inflates one family's bytes of an object added with AddPacked,
+// appending them to dst.
 type Unpacker interface {
 	Unpack(dst, src []byte) ([]byte, error)
 }

@@ -165,5 +165,15 @@ func (s *store) put(objs map[string]*entry, obj map[string]any) {
 	objs[id] = &entry{namespace: meta(obj, "namespace"), name: meta(obj, "name"), blob: slices.Clip(out), ends: packed}
 }
 
-// Unpack inflates one family's bytes of one of the store's entries.
-func (s *store) Unpack(dst, src []byte) ([]byte, error) { return s.dict.Decode(dst, src) }
+// Unpack appends one family's bytes of one of the store's entries to dst.
+func (s *store) Unpack(dst, src []byte) ([]byte, error) {
+	n, err := s2.DecodedLen(src)
+	if err != nil {
+		return nil, err
+	}
+	dst = slices.Grow(dst, n)
+	if _, err := s.dict.Decode(dst[len(dst):len(dst)+n], src); err != nil {
+		return nil, err
+	}
+	return dst[:len(dst)+n], nil
+}
