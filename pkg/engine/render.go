@@ -50,8 +50,7 @@ func (r *Renderer) Reset(gvk GVK) {
 	r.gvk = gvk
 	r.objects = 0
 	r.Duplicates = 0
-	clear(r.packed) // drop the references to the objects' bytes
-	r.packed = r.packed[:0]
+	r.DropPacked()
 	for i := range r.bufs {
 		r.bufs[i] = r.bufs[i][:0]
 		r.zs[i].reset()
@@ -259,6 +258,13 @@ type packedObject struct {
 	blob []byte
 	ends []int32
 	u    Unpacker
+}
+
+// DropPacked forgets the packed objects (a pooled renderer would otherwise
+// keep objects' bytes alive that their store has since replaced).
+func (r *Renderer) DropPacked() {
+	clear(r.packed)
+	r.packed = r.packed[:0]
 }
 
 // AddPacked adds one object's families kept compressed, each on its own:
