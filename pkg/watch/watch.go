@@ -1,6 +1,6 @@
 // Package watch is the collection mode for very large clusters
-// (--collection=watch): reflectors keep every object's families pre-rendered,
-// as kube-state-metrics does, and a scrape only copies bytes. Kinds,
+// (--collection=watch): one projected LIST then WATCH per resource scope keeps every
+// object's families pre-rendered and compressed, and a scrape only inflates bytes. Kinds,
 // discovery, namespace scopes, sharding, renderer pools, up/down and error
 // accounting are scrape.Core's, shared with list mode, so the output is the
 // same as list mode's for the same cluster state.
