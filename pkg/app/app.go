@@ -196,7 +196,7 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 				return fmt.Errorf("--collection=watch: %s:%d uses a \"*\" version or kind, which only list mode expands", k.File, k.Line)
 			}
 		}
-		wc := watch.NewWithKinds(ctx, kinds, client, dyn, opts, tel, log)
+		wc := watch.NewWithKinds(ctx, kinds, client, client, opts, tel, log)
 		if discovered != nil {
 			discovered.OnChange = func() {
 				go func() {

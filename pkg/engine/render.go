@@ -4,6 +4,7 @@ package engine
 
 import (
 	"bytes"
+	"sync"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
@@ -22,6 +23,7 @@ type Renderer struct {
 	bufs    [][]byte
 	zs      []zfamily // the compressed head of each family, once it grew past chunk
 	raw     bool      // never compress (a renderer used to render one object at a time)
+	packed  []packedObject
 	objects int
 	ev      evaluator
 	base    labelSet
@@ -48,6 +50,7 @@ func (r *Renderer) Reset(gvk GVK) {
 	r.gvk = gvk
 	r.objects = 0
 	r.Duplicates = 0
+	r.DropPacked()
 	for i := range r.bufs {
 		r.bufs[i] = r.bufs[i][:0]
 		r.zs[i].reset()
@@ -78,6 +81,9 @@ func (r *Renderer) Size() int {
 	n := 0
 	for i, b := range r.bufs {
 		n += len(b) + r.zs[i].buf.Len()
+	}
+	for _, p := range r.packed {
+		n += len(p.blob)
 	}
 	return n
 }
@@ -213,6 +219,70 @@ func (r *Renderer) writeSamples(w *BodyWriter, i int) {
 	if len(r.bufs[i]) > 0 {
 		_, _ = w.Write(r.bufs[i])
 	}
+	// Objects' families are a few hundred bytes each: inflate them into one
+	// buffer and write it in large pieces.
+	if len(r.packed) == 0 {
+		return
+	}
+	// Several scrapes may write one shared result at once: the buffer is
+	// theirs, not the renderer's.
+	bp := unpackBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
+	defer func() { *bp = buf[:0]; unpackBufs.Put(bp) }()
+	for _, p := range r.packed {
+		start := int32(0)
+		if i > 0 {
+			start = p.ends[i-1]
+		}
+		if start == p.ends[i] {
+			continue
+		}
+		out, err := p.u.Unpack(buf, p.blob[start:p.ends[i]])
+		if err != nil {
+			if w.err == nil {
+				w.err = err
+			}
+			return
+		}
+		if buf = out; len(buf) >= 64<<10 {
+			_, _ = w.Write(buf)
+			buf = buf[:0]
+		}
+	}
+	if len(buf) > 0 {
+		_, _ = w.Write(buf)
+	}
+}
+
+var unpackBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10+4096); return &b }}
+
+// Unpacker inflates one family's bytes of an object added with AddPacked,
+// appending them to dst.
+type Unpacker interface {
+	Unpack(dst, src []byte) ([]byte, error)
+}
+
+type packedObject struct {
+	blob []byte
+	ends []int32
+	u    Unpacker
+}
+
+// DropPacked forgets the packed objects (a pooled renderer would otherwise
+// keep objects' bytes alive that their store has since replaced).
+func (r *Renderer) DropPacked() {
+	clear(r.packed)
+	r.packed = r.packed[:0]
+}
+
+// AddPacked adds one object's families kept compressed, each on its own:
+// family i is blob[ends[i-1]:ends[i]], inflated by u as the body is written.
+// The renderer keeps blob and ends (which must not change) instead of
+// copying the text, so a scrape of pre-rendered objects holds no copy of
+// the body. Packed objects follow any added otherwise.
+func (r *Renderer) AddPacked(blob []byte, ends []int32, u Unpacker) {
+	r.objects++
+	r.packed = append(r.packed, packedObject{blob, ends, u})
 }
 
 // AppendTo is WriteTo into a byte slice.

@@ -367,6 +367,7 @@ func (c *Core) Renderer(kr *KindResult) *engine.Renderer {
 
 // Put returns a renderer to its kind's pool (dropped if the kind is gone).
 func (c *Core) Put(r *engine.Renderer) {
+	r.DropPacked()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.current[r.Kind()] && len(c.free[r.Kind()]) < 64 {

@@ -41,8 +41,8 @@ type Client struct {
 	warnings  *once.Set
 	// PageSize is the LIST limit; 500 is client-go's pager default.
 	PageSize int
-	// UseCache lists with resourceVersion=0, served from the API server's watch
-	// cache (KSM's --use-apiserver-cache).
+	// UseCache reads from the API server's watch cache (KSM's
+	// --use-apiserver-cache), page by page: see listRequest.
 	UseCache bool
 	// Log receives the API server's warnings (deprecated versions, ...).
 	Log *slog.Logger
@@ -222,6 +222,13 @@ type ListOptions struct {
 // is decoded, and decoded while fn renders the previous one, so a scrape uses
 // both cores of a small node.
 func (c *Client) List(ctx context.Context, r Resource, opts ListOptions, fn func(items []any) error) (pages int, err error) {
+	pages, _, err = c.list(ctx, r, opts, fn)
+	return pages, err
+}
+
+// list is List that also returns the list's resourceVersion (of its first
+// page: later pages are read at the same version), from which a watch starts.
+func (c *Client) list(ctx context.Context, r Resource, opts ListOptions, fn func(items []any) error) (pages int, rv string, err error) {
 	type fetched struct {
 		body []byte
 		err  error
@@ -251,12 +258,12 @@ func (c *Client) List(ctx context.Context, r Resource, opts ListOptions, fn func
 		}
 		rendered <- ferr
 	}()
-	finish := func(err error) (int, error) {
+	finish := func(err error) (int, string, error) {
 		close(decoded)
 		if ferr := <-rendered; ferr != nil && (err == nil || errors.Is(err, context.Canceled)) {
 			err = ferr
 		}
-		return pages, err
+		return pages, rv, err
 	}
 
 	next := fetch("")
@@ -280,6 +287,9 @@ func (c *Client) List(ctx context.Context, r Resource, opts ListOptions, fn func
 		cont := ""
 		if md, ok := list["metadata"].(map[string]any); ok {
 			cont, _ = md["continue"].(string)
+			if pages == 1 {
+				rv, _ = md["resourceVersion"].(string)
+			}
 		}
 		if cont != "" {
 			next = fetch(cont)
@@ -308,7 +318,13 @@ func (c *Client) listRequest(r Resource, opts ListOptions, cont string) *rest.Re
 	if cont != "" {
 		req.Param("continue", cont)
 	} else if c.UseCache {
-		req.Param("resourceVersion", "0")
+		// Any version the watch cache holds, as resourceVersion=0 asks; but the
+		// API server ignores limit for resourceVersion=0 and answers the whole
+		// kind at once. NotOlderThan a version every cache holds is served from
+		// the cache too and honours limit; the continue tokens carry the
+		// snapshot's version, which the cache serves from its snapshots
+		// (ListFromCacheSnapshot, on by default since v1.34).
+		req.Param("resourceVersion", "1").Param("resourceVersionMatch", "NotOlderThan")
 	}
 	if opts.FieldSelector != "" && r.Namespaced {
 		req.Param("fieldSelector", opts.FieldSelector)
@@ -356,6 +372,7 @@ func pageFields(item *objects.Fields) *objects.Fields {
 	}
 	f := &objects.Fields{Children: map[string]*objects.Fields{"items": item}}
 	f.Child("metadata").Child("continue").All = true
+	f.Child("metadata").Child("resourceVersion").All = true
 	return f
 }
 

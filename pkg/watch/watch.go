@@ -1,6 +1,6 @@
 // Package watch is the collection mode for very large clusters
-// (--collection=watch): reflectors keep every object's families pre-rendered,
-// as kube-state-metrics does, and a scrape only copies bytes. Kinds,
+// (--collection=watch): one projected LIST then WATCH per resource scope keeps every
+// object's families pre-rendered and compressed, and a scrape only inflates bytes. Kinds,
 // discovery, namespace scopes, sharding, renderer pools, up/down and error
 // accounting are scrape.Core's, shared with list mode, so the output is the
 // same as list mode's for the same cluster state.
@@ -16,15 +16,6 @@ import (
 	"sync"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/tools/cache"
-
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/scrape"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
@@ -34,7 +25,7 @@ import (
 // Collector keeps one reflector per resource and namespace scope running.
 type Collector struct {
 	*scrape.Core
-	dyn dynamic.Interface
+	api API
 	ctx context.Context // the reflectors' lifetime
 	// Rediscover is how often a scrape may look for new or removed CRDs and
 	// kinds, and for a changed shard count.
@@ -64,15 +55,15 @@ type resourceWatch struct {
 
 // New makes a watch-mode collector for a fixed plan; reflectors start on the
 // first scrape's discovery, or on Warm, and stop when ctx ends.
-func New(ctx context.Context, plan *spec.Plan, disc scrape.Discoverer, dyn dynamic.Interface, opts scrape.Options, obs scrape.Observer, log *slog.Logger) *Collector {
-	return NewWithKinds(ctx, scrape.PlanKinds(plan), disc, dyn, opts, obs, log)
+func New(ctx context.Context, plan *spec.Plan, disc scrape.Discoverer, api API, opts scrape.Options, obs scrape.Observer, log *slog.Logger) *Collector {
+	return NewWithKinds(ctx, scrape.PlanKinds(plan), disc, api, opts, obs, log)
 }
 
 // NewWithKinds makes a watch-mode collector whose kinds may change at runtime
 // (see scrape.KindProvider): each reconcile starts reflectors for new kinds
 // and stops those of kinds that are gone.
-func NewWithKinds(ctx context.Context, kinds scrape.KindProvider, disc scrape.Discoverer, dyn dynamic.Interface, opts scrape.Options, obs scrape.Observer, log *slog.Logger) *Collector {
-	return &Collector{Core: scrape.NewCore(kinds, disc, opts, obs, log), dyn: dyn, ctx: ctx,
+func NewWithKinds(ctx context.Context, kinds scrape.KindProvider, disc scrape.Discoverer, api API, opts scrape.Options, obs scrape.Observer, log *slog.Logger) *Collector {
+	return &Collector{Core: scrape.NewCore(kinds, disc, opts, obs, log), api: api, ctx: ctx,
 		Rediscover: 10 * time.Second, watches: map[key]*resourceWatch{}}
 }
 
@@ -143,61 +134,23 @@ func (c *Collector) reconcile(ctx context.Context) {
 	}
 }
 
-// watchWithList is a ListWatch that makes the reflector LIST then WATCH (no
-// streaming watch-list): every LIST then goes through Core.Listed, which
-// accounts for it and reports its failures as list mode does.
-type watchWithList struct{ *cache.ListWatch }
-
-func (watchWithList) IsWatchListSemanticsUnSupported() bool { return true }
-
 func (c *Collector) start(kr scrape.KindResult, shard, shards int) *resourceWatch {
 	ctx, cancel := context.WithCancel(c.ctx)
 	r := kr.Resource
 	w := &resourceWatch{res: r, shard: shard, shards: shards, cancel: cancel}
-	gvr := schema.GroupVersionResource{Group: r.Group, Version: r.Version, Resource: r.Plural}
 	scopes := c.Scopes(r)
 	for _, sc := range scopes {
 		st := newStore(c.NewRenderer(kr.Kind, r), shard, shards, c.Core, r.Kind)
 		w.stores = append(w.stores, st)
-		client := c.dyn.Resource(gvr).Namespace(sc.Namespace)
-		sel := sc.FieldSelector
-		lw := &cache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				o.FieldSelector = sel
-				start := time.Now()
-				l, err := client.List(ctx, o)
-				c.Listed(r, err, time.Since(start))
-				st.listed(err)
-				return l, err
-			},
-			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				o.FieldSelector = sel
-				wi, err := client.Watch(ctx, o)
-				st.watched(err)
-				if err != nil {
-					return nil, err
-				}
-				return st.track(wi), nil
-			},
-		}
-		refl := cache.NewReflectorWithOptions(watchWithList{lw}, &unstructured.Unstructured{}, st,
-			cache.ReflectorOptions{Name: r.Plural + "." + r.Group, Backoff: reflectorBackoff()})
+		opts := scopeOptions(sc, c, kr)
 		c.reflectors.Add(1)
 		go func() {
 			defer c.reflectors.Done()
-			refl.RunWithContext(ctx)
+			c.run(ctx, st, r, opts)
 		}()
 	}
 	c.Log().Info("watching", "resource", r.Plural+"."+r.Group, "version", r.Version, "scopes", len(scopes))
 	return w
-}
-
-// reflectorBackoff is client-go's reflector backoff (0.8s doubling, with
-// jitter) capped at 10s rather than 30s: a kind is down while its reflector
-// backs off, so after an API server restart it should not stay down for
-// half a minute; 10s still spares an API server that is down.
-func reflectorBackoff() *wait.Backoff {
-	return &wait.Backoff{Duration: 800 * time.Millisecond, Factor: 2, Jitter: 1, Steps: 13, Cap: 10 * time.Second}
 }
 
 // Wait blocks until every reflector has stopped (after the collector's
@@ -244,13 +197,17 @@ func (c *Collector) Collect(ctx context.Context) (*scrape.Result, error) {
 // fill copies every object's bytes into r, in list mode's order (namespace,
 // then name), if every store is synced and healthy.
 func (w *resourceWatch) fill(ctx context.Context, r *engine.Renderer) error {
-	var entries []*entry
+	type held struct {
+		*entry
+		st *store
+	}
+	var entries []held
 	for _, st := range w.stores {
 		st.mu.RLock()
 		err := st.health()
 		if err == nil {
 			for _, e := range st.objs {
-				entries = append(entries, e)
+				entries = append(entries, held{e, st})
 			}
 		}
 		st.mu.RUnlock()
@@ -261,11 +218,11 @@ func (w *resourceWatch) fill(ctx context.Context, r *engine.Renderer) error {
 			return err
 		}
 	}
-	slices.SortFunc(entries, func(a, b *entry) int {
+	slices.SortFunc(entries, func(a, b held) int {
 		return cmp.Or(cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.name, b.name))
 	})
 	for _, e := range entries {
-		r.AddRendered(e.blob, e.ends)
+		r.AddPacked(e.blob, e.ends, e.st)
 	}
 	return ctx.Err()
 }

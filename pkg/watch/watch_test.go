@@ -106,7 +106,7 @@ func newEnv(t *testing.T, opts scrape.Options, objs ...runtime.Object) *env {
 		map[schema.GroupVersionResource]string{widgets: "WidgetList", gizmos: "GizmoList"}, objs...)
 	e.ctx, e.stop = context.WithCancel(context.Background())
 	e.c = NewWithKinds(e.ctx, scrape.KindsFunc(func(context.Context) []*spec.Kind { return *e.kinds.Load() }),
-		e.disc, e.dyn, opts, e.obs, slog.Default())
+		e.disc, dynAPI{e.dyn}, opts, e.obs, slog.Default())
 	e.c.Rediscover = 0 // every scrape reconciles
 	t.Cleanup(func() {
 		e.stop()
