@@ -249,7 +249,7 @@ func TestAuthPolicy(t *testing.T) {
 			`gatewayapi_authpolicy_status{customresource_group="kuadrant.io",customresource_kind="AuthPolicy",customresource_version="v1",name="edge-auth",namespace="${NS}",type="Enforced"} 1`,
 			`gatewayapi_authpolicy_status{customresource_group="kuadrant.io",customresource_kind="AuthPolicy",customresource_version="v1",name="shop-auth",namespace="${NS}",type="Accepted"} 1`,
 			`gatewayapi_authpolicy_status{customresource_group="kuadrant.io",customresource_kind="AuthPolicy",customresource_version="v1",name="shop-auth",namespace="${NS}",type="Enforced"} 0`,
-			`gatewayapi_authpolicy_target_info{customresource_group="kuadrant.io",customresource_kind="AuthPolicy",customresource_version="v1",name="edge-auth",namespace="${NS}",target_group="gateway.networking.k8s.io",target_kind="Gateway",target_name="edge"} 1`,
+			`gatewayapi_authpolicy_target_info{customresource_group="kuadrant.io",customresource_kind="AuthPolicy",customresource_version="v1",name="edge-auth",namespace="${NS}",target_group="gateway.networking.k8s.io",target_kind="Gateway",target_name="edge",target_section_name="https"} 1`,
 			`gatewayapi_authpolicy_target_info{customresource_group="kuadrant.io",customresource_kind="AuthPolicy",customresource_version="v1",name="shop-auth",namespace="${NS}",target_group="gateway.networking.k8s.io",target_kind="HTTPRoute",target_name="shop"} 1`,
 		},
 	})
@@ -279,7 +279,7 @@ func TestDNSPolicy(t *testing.T) {
 			`gatewayapi_dnspolicy_status{customresource_group="kuadrant.io",customresource_kind="DNSPolicy",customresource_version="v1",name="edge-dns",namespace="${NS}",type="Accepted"} 1`,
 			`gatewayapi_dnspolicy_status{customresource_group="kuadrant.io",customresource_kind="DNSPolicy",customresource_version="v1",name="edge-dns",namespace="${NS}",type="Enforced"} 0`,
 			`gatewayapi_dnspolicy_status{customresource_group="kuadrant.io",customresource_kind="DNSPolicy",customresource_version="v1",name="edge-dns",namespace="${NS}",type="SubResourcesHealthy"} 0`,
-			`gatewayapi_dnspolicy_target_info{customresource_group="kuadrant.io",customresource_kind="DNSPolicy",customresource_version="v1",name="edge-dns",namespace="${NS}",target_group="gateway.networking.k8s.io",target_kind="Gateway",target_name="edge"} 1`,
+			`gatewayapi_dnspolicy_target_info{customresource_group="kuadrant.io",customresource_kind="DNSPolicy",customresource_version="v1",name="edge-dns",namespace="${NS}",target_group="gateway.networking.k8s.io",target_kind="Gateway",target_name="edge",target_section_name="https"} 1`,
 			`gatewayapi_dnspolicy_status_total_records{customresource_group="kuadrant.io",customresource_kind="DNSPolicy",customresource_version="v1",name="edge-dns",namespace="${NS}"} 2`,
 		},
 	})

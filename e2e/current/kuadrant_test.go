@@ -81,8 +81,10 @@ spec:
 			`labels{app="shop"} 1`,
 			`status{type="Accepted"} 1`,
 			`status{type="Enforced"} 0`,
-			// The legacy family has no target_section_name.
-			`target_info{target_group="gateway.networking.k8s.io",target_kind="HTTPRoute",target_name="shop"} 1`,
+			// sectionName is labelled, as for every Kuadrant policy (a route
+			// rule here; a listener for a Gateway target): a deliberate
+			// difference from the old config, documented in METRICS.md.
+			`target_info{target_group="gateway.networking.k8s.io",target_kind="HTTPRoute",target_name="shop",target_section_name="rule-1"} 1`,
 			`metadata_generation 2`,
 			`status_observed_generation 1`,
 			`status_condition_last_transition_time{type="Accepted"} ` + t0900,
@@ -250,6 +252,7 @@ status:
 		Want: map[string][]string{"edge-api-192.0.2.10": {
 			`healthy_status 0`,
 			`status_consecutive_failures 4`,
+			`spec_failure_threshold 3`,
 			`metadata_generation 1`,
 			`status_observed_generation 1`,
 		}},
