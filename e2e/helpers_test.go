@@ -350,33 +350,17 @@ func assertHealthLast(t *testing.T, lines []string) {
 
 // ---- objects ----
 
-func ctxFor(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-var nonDNS = regexp.MustCompile(`[^a-z0-9-]+`)
+func ctxFor(t testing.TB) context.Context { return testenv.Context(t) }
 
 // nsFor is the test's own namespace: e2e-<test name>. Nothing deletes
 // namespaces here, and every test run gets a fresh apiserver.
-func nsFor(t *testing.T) string {
-	n := "e2e-" + nonDNS.ReplaceAllString(strings.ToLower(strings.TrimPrefix(t.Name(), "Test")), "-")
-	if len(n) > 63 {
-		n = strings.TrimRight(n[:63], "-")
-	}
-	return n
-}
+func nsFor(t *testing.T) string { return testenv.Namespace(t, "e2e") }
 
 // applyYAML creates the objects of a YAML stream, with ${NS} replaced by ns,
 // and sets their status (testenv.Env.Apply).
 func applyYAML(t *testing.T, env *testenv.Env, ns, yaml string) []*unstructured.Unstructured {
 	t.Helper()
-	objs, err := env.Apply(ctxFor(t), ns, []byte(strings.ReplaceAll(yaml, "${NS}", ns)))
-	if err != nil {
-		t.Fatalf("apply: %v", err)
-	}
-	return objs
+	return env.ApplyYAML(t, ns, yaml)
 }
 
 // applyFile is applyYAML for testdata/<name>.

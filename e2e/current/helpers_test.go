@@ -186,30 +186,14 @@ func assertLines(t *testing.T, what string, got, want []string) {
 
 // ---- objects ----
 
-func ctxFor(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-var nonDNS = regexp.MustCompile(`[^a-z0-9-]+`)
+func ctxFor(t *testing.T) context.Context { return testenv.Context(t) }
 
 // nsFor is the test's own namespace: cur-<test name>.
-func nsFor(t *testing.T) string {
-	n := "cur-" + nonDNS.ReplaceAllString(strings.ToLower(strings.TrimPrefix(t.Name(), "Test")), "-")
-	if len(n) > 63 {
-		n = strings.TrimRight(n[:63], "-")
-	}
-	return n
-}
+func nsFor(t *testing.T) string { return testenv.Namespace(t, "cur") }
 
 func applyYAML(t *testing.T, env *testenv.Env, ns, yaml string) []*unstructured.Unstructured {
 	t.Helper()
-	objs, err := env.Apply(ctxFor(t), ns, []byte(strings.ReplaceAll(yaml, "${NS}", ns)))
-	if err != nil {
-		t.Fatalf("apply: %v", err)
-	}
-	return objs
+	return env.ApplyYAML(t, ns, yaml)
 }
 
 func seconds(ts time.Time) string {
