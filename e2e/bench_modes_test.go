@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,13 +34,7 @@ import (
 //	go test -run '^$' -bench Modes -benchtime 1x -timeout 120m ./e2e
 func BenchmarkModes(b *testing.B) {
 	env := testenv.Current(b)
-	ksmBin := os.Getenv("KSM_BIN")
-	if ksmBin == "" {
-		ksmBin = filepath.Join(testenv.CacheDir(), "ksm-v2.20.0", "kube-state-metrics")
-	}
-	if _, err := os.Stat(ksmBin); err != nil {
-		b.Skipf("kube-state-metrics binary not found (%v): run make ksm-bin", err)
-	}
+	ksmBin := ksmBinary(b)
 	counts := []int{10000}
 	if s := os.Getenv("BENCH_ROUTES"); s != "" {
 		counts = nil

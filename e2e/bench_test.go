@@ -24,6 +24,19 @@ import (
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 )
 
+// ksmBinary is the real kube-state-metrics v2.20.0 binary (make ksm-bin;
+// KSM_BIN overrides); the benchmark is skipped without it.
+func ksmBinary(b *testing.B) string {
+	bin := os.Getenv("KSM_BIN")
+	if bin == "" {
+		bin = filepath.Join(testenv.CacheDir(), "ksm-v2.20.0", "kube-state-metrics")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		b.Skipf("kube-state-metrics binary not found (%v): run make ksm-bin", err)
+	}
+	return bin
+}
+
 // BenchmarkRealAPIServer runs the scrape path against the real kube-apiserver
 // with 10k HTTPRoutes and 1k Gateways x 8 listeners, next to the real
 // kube-state-metrics v2.20.0 binary (make ksm-bin; KSM_BIN overrides) reading
@@ -34,13 +47,7 @@ import (
 //   - our peak RSS (a separate process, list mode) / KSM's steady RSS.
 func BenchmarkRealAPIServer(b *testing.B) {
 	env := testenv.Current(b)
-	ksmBin := os.Getenv("KSM_BIN")
-	if ksmBin == "" {
-		ksmBin = filepath.Join(testenv.CacheDir(), "ksm-v2.20.0", "kube-state-metrics")
-	}
-	if _, err := os.Stat(ksmBin); err != nil {
-		b.Skipf("kube-state-metrics binary not found (%v): run make ksm-bin", err)
-	}
+	ksmBin := ksmBinary(b)
 	ctx := context.Background()
 	ns := "bench"
 	const routes, gateways = 10000, 1000
