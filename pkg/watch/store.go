@@ -96,24 +96,41 @@ func (s *store) health() error {
 // set of entries that replaces the old one once the LIST is complete: a
 // failed LIST marks the kind down until one succeeds.
 func (s *store) relist(ctx context.Context, api API, r source.Resource, opts source.ListOptions) (string, error) {
-	fresh := map[string]*entry{}
+	b := s.begin()
 	rv, err := api.ListAt(ctx, r, opts, func(items []any) error {
-		s.mu.Lock()
-		defer s.mu.Unlock()
 		for _, it := range items {
 			if obj, ok := it.(map[string]any); ok {
-				s.put(fresh, obj)
+				s.add(b, obj)
 			}
 		}
 		return nil
 	})
+	s.commit(b, err)
+	return rv, err
+}
+
+// build is a new state of the store being read (a LIST, or a watch's
+// initial events), which replaces the current one when complete.
+type build struct{ objs map[string]*entry }
+
+func (s *store) begin() *build { return &build{objs: map[string]*entry{}} }
+
+// add renders one object of a build.
+func (s *store) add(b *build, obj map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.put(b.objs, obj)
+}
+
+// commit ends a build: it replaces the store's state unless err, the read's
+// error, says the build is incomplete; err marks the kind down either way.
+func (s *store) commit(b *build, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.err = err
 	if err == nil {
-		s.objs = fresh
+		s.objs = b.objs
 	}
-	return rv, err
 }
 
 // follow applies a watch's events until it ends, and returns the last
