@@ -64,7 +64,7 @@ func TestPackedObjectsWriteTheSameBody(t *testing.T) {
 	for _, o := range objs {
 		whole.Add(o)
 		blob, ends, _ := one.RenderOne(o)
-		packed.AddPacked(pack(blob, ends), ends, reversed{})
+		packed.AddPacked(pack(blob, ends), ends, 1, reversed{})
 	}
 	want := whole.AppendTo(nil, exposition.Text, map[string]struct{}{})
 	if got := packed.AppendTo(nil, exposition.Text, map[string]struct{}{}); !bytes.Equal(got, want) {
@@ -73,7 +73,7 @@ func TestPackedObjectsWriteTheSameBody(t *testing.T) {
 
 	bad := NewRenderer(plan.Kinds[0], gvk, nil)
 	blob, ends, _ := one.RenderOne(objs[0])
-	bad.AddPacked(blob, ends, reversed{fail: true})
+	bad.AddPacked(blob, ends, 1, reversed{fail: true})
 	w := NewBodyWriter(&bytes.Buffer{}, false)
 	bad.WriteTo(w, exposition.Text, map[string]struct{}{})
 	if err := w.Close(); err == nil {

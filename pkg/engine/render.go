@@ -219,8 +219,8 @@ func (r *Renderer) writeSamples(w *BodyWriter, i int) {
 	if len(r.bufs[i]) > 0 {
 		_, _ = w.Write(r.bufs[i])
 	}
-	// Objects' families are a few hundred bytes each: inflate them into one
-	// buffer and write it in large pieces.
+	// Packed families may be small: inflate them into one buffer and write it
+	// in large pieces.
 	if len(r.packed) == 0 {
 		return
 	}
@@ -275,13 +275,14 @@ func (r *Renderer) DropPacked() {
 	r.packed = r.packed[:0]
 }
 
-// AddPacked adds one object's families kept compressed, each on its own:
-// family i is blob[ends[i-1]:ends[i]], inflated by u as the body is written.
-// The renderer keeps blob and ends (which must not change) instead of
-// copying the text, so a scrape of pre-rendered objects holds no copy of
-// the body. Packed objects follow any added otherwise.
-func (r *Renderer) AddPacked(blob []byte, ends []int32, u Unpacker) {
-	r.objects++
+// AddPacked adds a run of objects whose families are kept compressed, each
+// family on its own: family i of all of them is blob[ends[i-1]:ends[i]],
+// inflated by u as the body is written. The renderer keeps blob and ends
+// (which must not change) instead of copying the text, so a scrape of
+// pre-rendered objects holds no copy of the body. Packed objects follow any
+// added otherwise.
+func (r *Renderer) AddPacked(blob []byte, ends []int32, objects int, u Unpacker) {
+	r.objects += objects
 	r.packed = append(r.packed, packedObject{blob, ends, u})
 }
 

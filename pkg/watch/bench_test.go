@@ -124,8 +124,8 @@ func BenchmarkWatchScrape(b *testing.B) {
 	packed := 0
 	for _, w := range c.watches {
 		for _, st := range w.stores {
-			for _, e := range st.objs {
-				packed += len(e.blob)
+			for _, g := range st.groups {
+				packed += len(g.blob) + len(g.keys) + len(g.lens) + 4*len(g.ends)
 			}
 		}
 	}

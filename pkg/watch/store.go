@@ -14,22 +14,10 @@ import (
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
 )
 
-// entry is one object's pre-rendered families; the object itself is not kept.
-// Each family's bytes are held compressed on their own (s2 with the store's
-// dictionary): the same family and label names repeat in every object of a
-// kind, so they shrink many times, and a scrape inflates them family by
-// family straight into the body (engine.Renderer.AddPacked) without copying
-// the text first.
-type entry struct {
-	namespace, name string
-	blob            []byte  // the s2 blocks of the families, one after the other
-	ends            []int32 // family i's block ends at ends[i]
-}
-
 // store holds the rendered objects of one scope of a resource.
 type store struct {
 	mu       sync.RWMutex
-	objs     map[string]*entry // by UID
+	groups   []*group // in (namespace, name) order
 	synced   bool
 	err      error // of the last LIST
 	watchErr error // of the last attempt to open a watch
@@ -37,16 +25,15 @@ type store struct {
 	// (or none was opened yet).
 	closedAt time.Time
 
-	render        *engine.Renderer // one object at a time; guarded by mu
-	dict          *s2.Dict         // made from the first object rendered; never changes after
-	zbuf          []byte           // guarded by mu
-	shard, shards int
-	core          *scrape.Core
-	kind          string
+	render                *engine.Renderer // one object at a time; guarded by mu
+	zbuf, scratch, packed []byte           // guarded by mu
+	shard, shards         int
+	core                  *scrape.Core
+	kind                  string
 }
 
 func newStore(r *engine.Renderer, shard, shards int, core *scrape.Core, kind string) *store {
-	return &store{objs: map[string]*entry{}, render: r, shard: shard, shards: shards, core: core, kind: kind}
+	return &store{render: r, shard: shard, shards: shards, core: core, kind: kind}
 }
 
 // watched records whether a watch could be opened: while it cannot (the API
@@ -110,16 +97,51 @@ func (s *store) relist(ctx context.Context, api API, r source.Resource, opts sou
 }
 
 // build is a new state of the store being read (a LIST, or a watch's
-// initial events), which replaces the current one when complete.
-type build struct{ objs map[string]*entry }
+// initial events), which replaces the current one when complete. Objects
+// usually arrive in (namespace, name) order, as etcd and the watch cache
+// list them: they gather in tail until a group is full, so a sync packs each
+// group once.
+type build struct {
+	groups []*group
+	tail   []object
+	err    error
+}
 
-func (s *store) begin() *build { return &build{objs: map[string]*entry{}} }
+func (s *store) begin() *build { return &build{} }
 
 // add renders one object of a build.
 func (s *store) add(b *build, obj map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.put(b.objs, obj)
+	o, keep := s.renderObject(obj)
+	if !keep {
+		return
+	}
+	last := ""
+	if n := len(b.tail); n > 0 {
+		last = b.tail[n-1].key
+	} else if n := len(b.groups); n > 0 {
+		last = b.groups[n-1].lastKey()
+	}
+	if last != "" && o.key <= last {
+		s.seal(b)
+		var err error
+		if b.groups, err = s.upsert(b.groups, o); err != nil && b.err == nil {
+			b.err = err
+		}
+		return
+	}
+	if b.tail = append(b.tail, o); len(b.tail) == groupSize {
+		s.seal(b)
+	}
+}
+
+// seal packs the build's tail into a group.
+func (s *store) seal(b *build) {
+	if len(b.tail) > 0 {
+		b.groups = append(b.groups, s.pack(b.tail))
+		b.tail = nil
+	}
 }
 
 // commit ends a build: it replaces the store's state unless err, the read's
@@ -127,9 +149,13 @@ func (s *store) add(b *build, obj map[string]any) {
 func (s *store) commit(b *build, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err == nil {
+		err = b.err
+	}
 	s.err = err
 	if err == nil {
-		s.objs = b.objs
+		s.seal(b)
+		s.groups = b.groups
 	}
 }
 
@@ -150,11 +176,18 @@ func (s *store) follow(ev source.Events) (rv string, err error) {
 		s.mu.Lock()
 		switch e.Type {
 		case "ADDED", "MODIFIED":
-			s.put(s.objs, e.Object)
+			if o, keep := s.renderObject(e.Object); keep {
+				s.groups, err = s.upsert(s.groups, o)
+			} else {
+				s.groups, err = s.remove(s.groups, objectKey(e.Object))
+			}
 		case "DELETED":
-			delete(s.objs, uid(e.Object))
+			s.groups, err = s.remove(s.groups, objectKey(e.Object))
 		}
 		s.mu.Unlock()
+		if err != nil {
+			return rv, fmt.Errorf("applying a %s event: %w", e.Type, err)
+		}
 	}
 }
 
@@ -166,50 +199,31 @@ func meta(obj map[string]any, key string) string {
 
 func uid(obj map[string]any) string { return meta(obj, "uid") }
 
-// put renders one object into objs, or drops it when another shard owns it.
-// Called with mu held.
-func (s *store) put(objs map[string]*entry, obj map[string]any) {
-	id := uid(obj)
-	if !scrape.Keeps(id, s.shard, s.shards) {
-		delete(objs, id)
-		return
+// objectKey orders objects as list mode does, by namespace then name: no name
+// holds a NUL, so the joined strings compare as the pairs do.
+func objectKey(obj map[string]any) string { return meta(obj, "namespace") + "\x00" + meta(obj, "name") }
+
+// renderObject renders one object on its own, or reports that another shard
+// owns it. Called with mu held.
+func (s *store) renderObject(obj map[string]any) (o object, keep bool) {
+	if !scrape.Keeps(uid(obj), s.shard, s.shards) {
+		return object{}, false
 	}
 	blob, ends, dups := s.render.RenderOne(obj)
 	if dups > 0 {
 		s.core.Duplicates(s.kind, dups)
 	}
-	if s.dict == nil {
-		src := blob
-		for _, f := range s.render.Kind().Families {
-			if len(src) >= s2.MinDictSize {
-				break
-			}
-			src = append(src, f.Name...)
-		}
-		s.dict = s2.MakeDict(src, nil)
-	}
-	var out []byte
-	packed := make([]int32, len(ends))
-	start := int32(0)
-	for i, end := range ends {
-		if end > start {
-			s.zbuf = s.dict.Encode(s.zbuf[:cap(s.zbuf)], blob[start:end])
-			out = append(out, s.zbuf...)
-		}
-		packed[i] = int32(len(out))
-		start = end
-	}
-	objs[id] = &entry{namespace: meta(obj, "namespace"), name: meta(obj, "name"), blob: slices.Clip(out), ends: packed}
+	return object{key: objectKey(obj), blob: blob, ends: ends}, true
 }
 
-// Unpack appends one family's bytes of one of the store's entries to dst.
+// Unpack appends one family's bytes of one of the store's groups to dst.
 func (s *store) Unpack(dst, src []byte) ([]byte, error) {
 	n, err := s2.DecodedLen(src)
 	if err != nil {
 		return nil, err
 	}
 	dst = slices.Grow(dst, n)
-	if _, err := s.dict.Decode(dst[len(dst):len(dst)+n], src); err != nil {
+	if _, err := s2.Decode(dst[len(dst):len(dst)+n], src); err != nil {
 		return nil, err
 	}
 	return dst[:len(dst)+n], nil

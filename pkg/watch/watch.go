@@ -138,7 +138,9 @@ func (c *Collector) start(kr scrape.KindResult, shard, shards int) *resourceWatc
 	ctx, cancel := context.WithCancel(c.ctx)
 	r := kr.Resource
 	w := &resourceWatch{res: r, shard: shard, shards: shards, cancel: cancel}
-	scopes := c.Scopes(r)
+	// One store per namespace, or one for all: in namespace order, a scrape
+	// reads them one after the other in list mode's order.
+	scopes := slices.SortedFunc(slices.Values(c.Scopes(r)), func(a, b scrape.Scope) int { return cmp.Compare(a.Namespace, b.Namespace) })
 	for _, sc := range scopes {
 		st := newStore(c.NewRenderer(kr.Kind, r), shard, shards, c.Core, r.Kind)
 		w.stores = append(w.stores, st)
@@ -194,20 +196,23 @@ func (c *Collector) Collect(ctx context.Context) (*scrape.Result, error) {
 	return res, nil
 }
 
-// fill copies every object's bytes into r, in list mode's order (namespace,
-// then name), if every store is synced and healthy.
+// fill hands every group of objects to r, in list mode's order (namespace,
+// then name), if every store is synced and healthy: the stores are in
+// namespace order (see start) and each keeps its groups in order.
 func (w *resourceWatch) fill(ctx context.Context, r *engine.Renderer) error {
 	type held struct {
-		*entry
+		*group
 		st *store
 	}
-	var entries []held
+	var groups []held
 	for _, st := range w.stores {
 		st.mu.RLock()
 		err := st.health()
 		if err == nil {
-			for _, e := range st.objs {
-				entries = append(entries, held{e, st})
+			// Groups are never changed, only replaced: they can be read
+			// after the lock is released.
+			for _, g := range st.groups {
+				groups = append(groups, held{g, st})
 			}
 		}
 		st.mu.RUnlock()
@@ -218,11 +223,8 @@ func (w *resourceWatch) fill(ctx context.Context, r *engine.Renderer) error {
 			return err
 		}
 	}
-	slices.SortFunc(entries, func(a, b held) int {
-		return cmp.Or(cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.name, b.name))
-	})
-	for _, e := range entries {
-		r.AddPacked(e.blob, e.ends, e.st)
+	for _, g := range groups {
+		r.AddPacked(g.blob, g.ends, g.n, g.st)
 	}
 	return ctx.Err()
 }

@@ -1,0 +1,153 @@
+package watch
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
+)
+
+// A store kept in compressed groups serves, after any mix of objects listed
+// out of order, added between others (splitting groups), changed and
+// deleted, the body a renderer makes of the same objects added whole in
+// (namespace, name) order.
+func TestGroupsServeWhatTheObjectsRender(t *testing.T) {
+	plan, _, err := spec.Load("w.yaml", []byte(`spec:
+  resources:
+  - groupVersionKind: {group: example.com, version: v1, kind: Widget}
+    labelsFromPath: {namespace: [metadata, namespace], name: [metadata, name]}
+    metrics:
+    - {name: size, help: h, each: {type: Gauge, gauge: {path: [spec, size]}}}
+    - {name: item, help: h, each: {type: Gauge, gauge: {path: [spec, items], valueFrom: [v], labelsFromPath: {k: [k]}}}}
+    - {name: opt, help: h, each: {type: Info, info: {labelsFromPath: {x: [spec, x]}}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kind := plan.Kinds[0]
+	gvk := engine.GVK{Group: "example.com", Version: "v1", Kind: "Widget"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	version := 0
+	widget := func(ns, name string) map[string]any {
+		version++
+		spec := map[string]any{"size": int64(rng.IntN(100)), "items": []any{}}
+		for i := range rng.IntN(4) {
+			spec["items"] = append(spec["items"].([]any), map[string]any{"k": fmt.Sprint("k", i), "v": int64(version)})
+		}
+		if rng.IntN(3) == 0 {
+			spec["x"] = "y" // the third family is empty in most objects
+		}
+		return map[string]any{"metadata": map[string]any{"namespace": ns, "name": name, "uid": ns + "/" + name}, "spec": spec}
+	}
+	model := map[string]map[string]any{}
+	check := func(st *store, when string) {
+		t.Helper()
+		var objs []map[string]any
+		for _, o := range model {
+			objs = append(objs, o)
+		}
+		slices.SortFunc(objs, func(a, b map[string]any) int {
+			return cmp.Or(cmp.Compare(meta(a, "namespace"), meta(b, "namespace")), cmp.Compare(meta(a, "name"), meta(b, "name")))
+		})
+		whole := engine.NewRenderer(kind, gvk, nil)
+		for _, o := range objs {
+			whole.Add(o)
+		}
+		want := whole.AppendTo(nil, exposition.Text, map[string]struct{}{})
+		r := engine.NewRenderer(kind, gvk, nil)
+		if err := (&resourceWatch{stores: []*store{st}}).fill(context.Background(), r); err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		if got := r.AppendTo(nil, exposition.Text, map[string]struct{}{}); !bytes.Equal(got, want) {
+			t.Fatalf("%s: served\n%s\nwant\n%s", when, got, want)
+		}
+		for i, g := range st.groups {
+			if g.n == 0 || g.n > 2*groupSize {
+				t.Fatalf("%s: group %d holds %d objects", when, i, g.n)
+			}
+			if i > 0 && st.groups[i-1].lastKey() >= g.firstKey() {
+				t.Fatalf("%s: groups %d and %d out of order", when, i-1, i)
+			}
+		}
+	}
+
+	st := newStore(engine.NewRenderer(kind, gvk, nil), 0, 1, nil, "Widget")
+	st.synced = true
+	// A LIST in order but for a few objects (a cache that does not sort).
+	var listed []map[string]any
+	for i := range 300 {
+		ns, name := fmt.Sprint("ns", i%3), fmt.Sprintf("w%03d", i)
+		o := widget(ns, name)
+		model[objectKey(o)] = o
+		listed = append(listed, o)
+	}
+	slices.SortFunc(listed, func(a, b map[string]any) int { return cmp.Compare(objectKey(a), objectKey(b)) })
+	listed[10], listed[250] = listed[250], listed[10]
+	b := st.begin()
+	for _, o := range listed {
+		st.add(b, o)
+	}
+	st.commit(b, nil)
+	check(st, "after the LIST")
+
+	// Watch events: new objects between others (groups split), changes,
+	// deletions, and deletions of what is not there.
+	for round := range 10 {
+		var evs events
+		for range 40 {
+			ns, name := fmt.Sprint("ns", rng.IntN(4)), fmt.Sprintf("w%03d", rng.IntN(400))
+			k := ns + "\x00" + name
+			switch old, ok := model[k]; {
+			case ok && rng.IntN(3) == 0:
+				delete(model, k)
+				evs = append(evs, source.Event{Type: "DELETED", Object: old})
+			case ok:
+				model[k] = widget(ns, name)
+				evs = append(evs, source.Event{Type: "MODIFIED", Object: model[k]})
+			case rng.IntN(5) == 0:
+				evs = append(evs, source.Event{Type: "DELETED", Object: widget(ns, name)})
+			default:
+				model[k] = widget(ns, name)
+				evs = append(evs, source.Event{Type: "ADDED", Object: model[k]})
+			}
+		}
+		if _, err := st.follow(&evs); err != io.EOF {
+			t.Fatalf("round %d: follow ended with %v", round, err)
+		}
+		check(st, fmt.Sprintf("after round %d of events", round))
+	}
+	// Many objects between two neighbours: their group must split (check
+	// fails on a group of more than 2*groupSize).
+	var burst events
+	for i := range 3 * groupSize {
+		name := fmt.Sprintf("w001-%03d", i)
+		model["ns0\x00"+name] = widget("ns0", name)
+		burst = append(burst, source.Event{Type: "ADDED", Object: model["ns0\x00"+name]})
+	}
+	_, _ = st.follow(&burst)
+	check(st, "after a burst of objects in one group")
+	if len(st.groups) < 2 {
+		t.Errorf("%d objects in %d groups: groups are not being used", len(model), len(st.groups))
+	}
+
+	// Every object deleted: no group is left.
+	var evs events
+	for _, o := range model {
+		evs = append(evs, source.Event{Type: "DELETED", Object: o})
+	}
+	clear(model)
+	_, _ = st.follow(&evs)
+	check(st, "after deleting everything")
+	if len(st.groups) != 0 {
+		t.Errorf("%d groups left after every object was deleted", len(st.groups))
+	}
+}
