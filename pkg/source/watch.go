@@ -63,7 +63,7 @@ func (c *Client) Watch(ctx context.Context, r Resource, opts ListOptions, rv str
 // ErrWatchListUnsupported is (wrapped in) WatchList's error when the API
 // server does not serve streaming lists for the resource: read it with a
 // paginated LIST instead.
-var ErrWatchListUnsupported = errors.New("the API server does not serve streaming lists (WatchList) for this resource")
+var ErrWatchListUnsupported = errors.New("streaming lists (WatchList) not served")
 
 // WatchList opens a streaming list (KEP-3157, client-go's reflector
 // watchList): a watch with sendInitialEvents=true from the most recent
