@@ -3,6 +3,7 @@ package watch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -60,19 +61,28 @@ func (b *backoff) reset() { b.d = 0 }
 func (c *Collector) run(ctx context.Context, st *store, r source.Resource, opts source.ListOptions) {
 	var bo backoff
 	rv := ""
+	broken := 0 // watch-lists in a row that broke after their initial events began
 	for ctx.Err() == nil {
 		var ev source.Events
 		if rv == "" {
 			start := time.Now()
 			var err error
 			if c.streams(r) {
-				ev, rv, err = streamList(ctx, c.api, st, r, opts)
+				var added int
+				ev, rv, added, err = streamList(ctx, c.api, st, r, opts)
 				if ctx.Err() != nil {
 					return
 				}
-				if errors.Is(err, source.ErrWatchListUnsupported) {
+				switch {
+				case errors.Is(err, source.ErrWatchListUnsupported):
 					c.stopStreaming(r, err)
 					continue
+				case err == nil:
+					broken = 0
+				case added > 0:
+					if broken++; broken == maxBroken {
+						c.stopStreaming(r, fmt.Errorf("%d watch-lists in a row broke before their initial events were complete (kube-apiserver drops a watcher that reads more slowly than the kind changes); the last: %w", broken, err))
+					}
 				}
 			} else {
 				rv, err = st.relist(ctx, c.api, r, opts)

@@ -68,10 +68,11 @@ func endOfInitial(rv string) step {
 
 // streamAPI serves watch-lists: each watch-list of widgets is the next
 // stream the test hands over on next (it blocks until then); gizmos get one
-// gizmo and the end bookmark. It counts LISTs and watch-lists, and records
+// gizmo and the end bookmark. LISTs of widgets return listed. It counts LISTs and watch-lists, and records
 // the versions plain watches of widgets start from.
 type streamAPI struct {
-	next chan chan step
+	next   chan chan step
+	listed []any // what a LIST of widgets returns; nil: LISTs are not expected
 
 	mu                sync.Mutex
 	lists, watchLists int
@@ -96,11 +97,14 @@ func (s *streamAPI) WatchList(ctx context.Context, r source.Resource, _ source.L
 	}
 }
 
-func (s *streamAPI) ListAt(context.Context, source.Resource, source.ListOptions, func([]any) error) (string, error) {
+func (s *streamAPI) ListAt(_ context.Context, _ source.Resource, _ source.ListOptions, fn func([]any) error) (string, error) {
 	s.mu.Lock()
 	s.lists++
 	s.mu.Unlock()
-	return "", errors.New("not expected: the API server serves watch-lists")
+	if s.listed == nil {
+		return "", errors.New("not expected: the API server serves watch-lists")
+	}
+	return "30", fn(s.listed)
 }
 
 func (s *streamAPI) Watch(ctx context.Context, _ source.Resource, _ source.ListOptions, rv string) (source.Events, error) {
@@ -139,7 +143,7 @@ func TestWatchListSyncsThenFollows(t *testing.T) {
 	ch := make(chan step)
 	api.next <- ch
 	send(t, ch, added("a", "w1", 1))
-	send(t, ch, added("b", "w2", 2)) // w1 was rendered
+	send(t, ch, added("b", "w2", 2)) // w1 was read
 	if b := e.body(t); !strings.Contains(b, widgetDown) || strings.Contains(b, "widget_n{") {
 		t.Errorf("before the end bookmark the kind must be down with no families:\n%s", b)
 	}
@@ -269,5 +273,27 @@ func TestWatchListFallbackIsRemembered(t *testing.T) {
 				t.Errorf("watch-lists per kind %v after %v LISTs; want one each, then LISTs only", api.watchLists, api.lists)
 			}
 		})
+	}
+}
+
+// A watch-list that keeps breaking after its initial events began (an API
+// server drops a watcher that reads more slowly than the kind changes) makes
+// the resource fall back to LISTs after maxBroken in a row.
+func TestWatchListThatKeepsBreakingFallsBack(t *testing.T) {
+	api := &streamAPI{next: make(chan chan step), listed: []any{widget("a", "w1", 1).Object}}
+	e := newStreamEnv(t, api)
+	for range maxBroken {
+		ch := make(chan step)
+		api.next <- ch // after a backoff from the second on
+		send(t, ch, added("a", "w0", 0))
+		send(t, ch, step{err: io.ErrUnexpectedEOF})
+	}
+	e.eventually(t, "listed", func(b string) bool {
+		return up(b) && slices.Equal(lines(b, "widget_n{"), []string{widgetLine("a", "w1", 1)})
+	})
+	api.mu.Lock()
+	defer api.mu.Unlock()
+	if api.lists != 1 || api.watchLists != maxBroken+1 { // and one of gizmos
+		t.Errorf("%d LISTs after %d watch-lists; want one LIST after %d broken watch-lists of widgets", api.lists, api.watchLists, maxBroken)
 	}
 }
