@@ -72,9 +72,10 @@ var ErrWatchListUnsupported = errors.New("streaming lists (WatchList) not served
 // ADDED events, one at a time, then a BOOKMARK with InitialEventsEnd set, and
 // then goes on as a watch from there. Events are decoded as Watch's.
 //
-// kube-apiserver without the WatchList feature (a gate, on by default since
-// v1.32) rejects the request with 422 Invalid (before v1.27: "resourceVersionMatch
-// is forbidden for watch"); that is ErrWatchListUnsupported. So is a server
+// kube-apiserver without the WatchList feature (a beta gate, on by default
+// in v1.32 and since v1.34) rejects the request with 422 Invalid on the list
+// options (before v1.27: "resourceVersionMatch is forbidden for watch"); that
+// is ErrWatchListUnsupported. So is a server
 // that ignores the parameters and serves a plain watch, which Next notices:
 // anything but ADDED before the end bookmark (a plain watch from "now" sends
 // periodic bookmarks without the annotation, and changes), or the stream
