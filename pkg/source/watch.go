@@ -75,11 +75,11 @@ var ErrWatchListUnsupported = errors.New("streaming lists (WatchList) not served
 // kube-apiserver without the WatchList feature (a beta gate, on by default
 // in v1.32 and since v1.34) rejects the request with 422 Invalid on the list
 // options (before v1.27: "resourceVersionMatch is forbidden for watch"); that
-// is ErrWatchListUnsupported. So is a server
-// that ignores the parameters and serves a plain watch, which Next notices:
-// anything but ADDED before the end bookmark (a plain watch from "now" sends
-// periodic bookmarks without the annotation, and changes), or the stream
-// running its whole timeout without ending the initial events.
+// is ErrWatchListUnsupported. So is a server that ignores the parameters and
+// serves a plain watch, which Next notices: anything but ADDED before the end
+// bookmark (a plain watch from "now" sends periodic bookmarks without the
+// annotation, and changes), or the stream running its whole timeout without
+// ending the initial events.
 func (c *Client) WatchList(ctx context.Context, r Resource, opts ListOptions) (Events, error) {
 	e, err := c.watch(ctx, r, opts, "", true)
 	if err != nil {

@@ -9,10 +9,10 @@ import (
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
 )
 
-// streams reports whether r is to be synced with a watch-list: until the API
-// server has said it does not serve them for r, once, for the exporter's
-// lifetime (an API server upgraded to serve them is used at the next
-// restart; one downgraded is noticed at the next sync).
+// streams reports whether r is to be synced with a watch-list: unless the
+// API server said it does not serve them for r, or they kept breaking, which
+// holds for the exporter's lifetime (an API server upgraded to serve them is
+// used from the next restart; one downgraded is noticed at the next sync).
 func (c *Collector) streams(r source.Resource) bool {
 	_, no := c.noWatchList.Load(r)
 	return !no
