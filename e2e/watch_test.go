@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/discovery"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
 )
 
 // kindLines is a body's sample lines without the per-scrape durations, which
@@ -103,8 +104,9 @@ func TestWatchModeMatchesListMode(t *testing.T) {
 }
 
 // TestWatchModeSyncsWithWatchList: kube-apiserver v1.37 serves streaming
-// lists (the WatchList feature, on by default) for CRDs, and watch mode syncs
-// every kind with one instead of a LIST: the API server counts a watch-list
+// lists (the WatchList feature, on by default) for CRDs, as source.WatchList
+// reads them, and watch mode syncs every kind with one instead of a LIST: the
+// API server counts a watch-list
 // of httproutes and no LIST of them while the watch-mode exporter syncs (the
 // tests of this package run one at a time, and nothing else reads
 // httproutes). What it serves then is list mode's body, before and after an
@@ -113,6 +115,45 @@ func TestWatchModeSyncsWithWatchList(t *testing.T) {
 	env := testenv.Current(t)
 	ns := nsFor(t)
 	objs := applySamples(t, env, ns)
+	// What the API server streams: the scope's objects as ADDED events, then
+	// the end bookmark with the version to go on from; an empty scope gets the
+	// bookmark alone.
+	c, err := source.New(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := 0
+	for _, o := range objs {
+		if o.GetKind() == "HTTPRoute" {
+			routes++
+		}
+	}
+	r := source.Resource{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute", Plural: "httproutes", Namespaced: true}
+	for scope, want := range map[string]int{ns: routes, ns + "-empty": 0} {
+		ev, err := c.WatchList(ctxFor(t), r, source.ListOptions{Namespace: scope, Fields: nameOnly()})
+		if err != nil {
+			t.Fatalf("watch-list of httproutes: %v", err)
+		}
+		added := 0
+		for {
+			e, err := ev.Next()
+			if err != nil {
+				t.Fatalf("watch-list of httproutes in %s, after %d ADDED events: %v", scope, added, err)
+			}
+			if e.InitialEventsEnd {
+				if e.Type != "BOOKMARK" || e.ResourceVersion == "" {
+					t.Errorf("end of the initial events: %+v, want a BOOKMARK with a resourceVersion", e)
+				}
+				break
+			}
+			added++
+		}
+		ev.Close()
+		if added != want {
+			t.Errorf("watch-list of httproutes in %s: %d ADDED events before the end bookmark, want %d", scope, added, want)
+		}
+	}
+
 	before := apiServerCounts(t, env, "httproutes")
 	watch := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns, "--collection=watch")
 	// The bound is a liveness guard.
