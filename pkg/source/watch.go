@@ -3,11 +3,13 @@ package source
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/url"
 	"strconv"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,6 +32,10 @@ type Event struct {
 	Type            string // ADDED, MODIFIED, DELETED or BOOKMARK
 	Object          map[string]any
 	ResourceVersion string // of the object: where a new watch resumes
+	// InitialEventsEnd marks the BOOKMARK (annotated
+	// k8s.io/initial-events-end) after a watch-list's initial events: the
+	// state sent so far is the whole scope at ResourceVersion.
+	InitialEventsEnd bool
 }
 
 // Events is an open watch.
@@ -47,6 +53,57 @@ type Events interface {
 // opts.Fields plus metadata.resourceVersion, so a watch never decodes a
 // whole object either.
 func (c *Client) Watch(ctx context.Context, r Resource, opts ListOptions, rv string) (Events, error) {
+	e, err := c.watch(ctx, r, opts, rv, false)
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// ErrWatchListUnsupported is (wrapped in) WatchList's error when the API
+// server does not serve streaming lists for the resource: read it with a
+// paginated LIST instead.
+var ErrWatchListUnsupported = errors.New("streaming lists (WatchList) not served")
+
+// WatchList opens a streaming list (KEP-3157, client-go's reflector
+// watchList): a watch with sendInitialEvents=true from the most recent
+// version (resourceVersion unset, resourceVersionMatch=NotOlderThan: a
+// consistent read, as a LIST's) that first sends the scope's objects as
+// ADDED events, one at a time, then a BOOKMARK with InitialEventsEnd set, and
+// then goes on as a watch from there. Events are decoded as Watch's.
+//
+// kube-apiserver without the WatchList feature (a beta gate, on by default
+// in v1.32 and since v1.34) rejects the request with 422 Invalid on the list
+// options (before v1.27: "resourceVersionMatch is forbidden for watch"); that
+// is ErrWatchListUnsupported. So is a server that ignores the parameters and
+// serves a plain watch, which Next notices: anything but ADDED before the end
+// bookmark (a plain watch from "now" sends periodic bookmarks without the
+// annotation, and changes), or the stream running its whole timeout without
+// ending the initial events.
+func (c *Client) WatchList(ctx context.Context, r Resource, opts ListOptions) (Events, error) {
+	e, err := c.watch(ctx, r, opts, "", true)
+	if err != nil {
+		if isListOptionsInvalid(err) {
+			return nil, fmt.Errorf("%w: %w", ErrWatchListUnsupported, err)
+		}
+		return nil, err
+	}
+	e.initial = true
+	return e, nil
+}
+
+// isListOptionsInvalid is kube-apiserver's answer to list options it does
+// not accept: 422 Invalid of kind meta.k8s.io/ListOptions.
+func isListOptionsInvalid(err error) bool {
+	var se apierrors.APIStatus
+	if !apierrors.IsInvalid(err) || !errors.As(err, &se) {
+		return false
+	}
+	d := se.Status().Details
+	return d != nil && d.Kind == "ListOptions"
+}
+
+func (c *Client) watch(ctx context.Context, r Resource, opts ListOptions, rv string, list bool) (*events, error) {
 	ctx = context.WithValue(ctx, resourceKey{}, r)
 	path := "/apis/" + r.Group + "/" + r.Version
 	if r.Group == "" {
@@ -59,16 +116,23 @@ func (c *Client) Watch(ctx context.Context, r Resource, opts ListOptions, rv str
 	// minutes as client-go's reflector does, so watches do not reopen together.
 	timeout := 300 + rand.IntN(300)
 	req := c.rest.Get().AbsPath(path, r.Plural).Param("watch", "true").
-		Param("resourceVersion", rv).Param("allowWatchBookmarks", "true").
+		Param("allowWatchBookmarks", "true").
 		Param("timeoutSeconds", strconv.Itoa(timeout))
+	if list {
+		req.Param("sendInitialEvents", "true").Param("resourceVersionMatch", "NotOlderThan")
+	} else {
+		req.Param("resourceVersion", rv)
+	}
 	if opts.FieldSelector != "" && r.Namespaced {
 		req.Param("fieldSelector", opts.FieldSelector)
 	}
+	opened := time.Now()
 	body, err := req.SetHeader("Accept", "application/json").Stream(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &events{body: body, dec: json.NewDecoder(body), fields: eventFields(opts.Fields)}, nil
+	return &events{body: body, dec: json.NewDecoder(body), fields: eventFields(opts.Fields),
+		deadline: opened.Add(time.Duration(timeout) * time.Second)}, nil
 }
 
 type events struct {
@@ -77,6 +141,10 @@ type events struct {
 	raw    json.RawMessage
 	fields *objects.Fields
 	dd     objects.Decoder
+	// initial is set while a watch-list's initial events are being read.
+	initial bool
+	// deadline is when the API server ends the watch (its timeoutSeconds).
+	deadline time.Time
 }
 
 func (e *events) Close() error { return e.body.Close() }
@@ -84,6 +152,9 @@ func (e *events) Close() error { return e.body.Close() }
 func (e *events) Next() (Event, error) {
 	e.raw = e.raw[:0]
 	if err := e.dec.Decode(&e.raw); err != nil {
+		if e.initial && errors.Is(err, io.EOF) && !time.Now().Before(e.deadline) {
+			return Event{}, fmt.Errorf("%w: the watch ran its whole timeout without the initial-events-end bookmark", ErrWatchListUnsupported)
+		}
 		return Event{}, err
 	}
 	v, err := e.dd.Decode(e.raw, e.fields)
@@ -100,7 +171,39 @@ func (e *events) Next() (Event, error) {
 	if md, ok := obj["metadata"].(map[string]any); ok {
 		ev.ResourceVersion, _ = md["resourceVersion"].(string)
 	}
+	if typ == "BOOKMARK" {
+		// A bookmark is tiny and rare: its annotation is read on its own
+		// rather than added to every object's projection.
+		b, err := e.dd.Decode(e.raw, bookmarkFields)
+		if err != nil {
+			return Event{}, fmt.Errorf("decoding a watch bookmark: %w", err)
+		}
+		ann, _ := dig(b, "object", "metadata", "annotations").(map[string]any)
+		ev.InitialEventsEnd = ann[metav1.InitialEventsAnnotationKey] == "true"
+	}
+	if e.initial {
+		switch {
+		case ev.InitialEventsEnd:
+			e.initial = false
+		case typ != "ADDED":
+			return Event{}, fmt.Errorf("%w: a %s event came before the initial-events-end bookmark (the server serves a plain watch)", ErrWatchListUnsupported, typ)
+		}
+	}
 	return ev, nil
+}
+
+var bookmarkFields = func() *objects.Fields {
+	f := &objects.Fields{}
+	f.Child("object").Child("metadata").Child("annotations").Child(metav1.InitialEventsAnnotationKey).All = true
+	return f
+}()
+
+func dig(v any, path ...string) any {
+	for _, k := range path {
+		m, _ := v.(map[string]any)
+		v = m[k]
+	}
+	return v
 }
 
 // statusError is the typed API error of an ERROR event's Status.

@@ -40,6 +40,11 @@ func (m memAPI) ListAt(ctx context.Context, r source.Resource, _ source.ListOpti
 	return "1", nil
 }
 
+// WatchList: the benchmarks measure the LIST path.
+func (memAPI) WatchList(context.Context, source.Resource, source.ListOptions) (source.Events, error) {
+	return nil, source.ErrWatchListUnsupported
+}
+
 func (memAPI) Watch(ctx context.Context, _ source.Resource, _ source.ListOptions, _ string) (source.Events, error) {
 	return idle{ctx}, nil
 }

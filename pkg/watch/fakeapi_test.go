@@ -16,9 +16,15 @@ import (
 )
 
 // dynAPI is the watch collector's API over client-go's fake dynamic client,
-// for unit tests: its reactors inject failures. The real API (source.Client)
-// is exercised on the real API server in e2e/.
+// for unit tests: its reactors inject failures. It serves no watch-lists
+// (as an API server without the WatchList feature), so the tests over it
+// exercise the LIST path; watchlist_test.go has the watch-list path. The
+// real API (source.Client) is exercised on the real API server in e2e/.
 type dynAPI struct{ dyn dynamic.Interface }
+
+func (dynAPI) WatchList(context.Context, source.Resource, source.ListOptions) (source.Events, error) {
+	return nil, source.ErrWatchListUnsupported
+}
 
 func (d dynAPI) client(r source.Resource, opts source.ListOptions) dynamic.ResourceInterface {
 	return d.dyn.Resource(schema.GroupVersionResource{Group: r.Group, Version: r.Version, Resource: r.Plural}).Namespace(opts.Namespace)

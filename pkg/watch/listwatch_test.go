@@ -23,6 +23,10 @@ type scripted struct {
 	watches []func(ctx context.Context) source.Events
 }
 
+func (*scripted) WatchList(context.Context, source.Resource, source.ListOptions) (source.Events, error) {
+	return nil, source.ErrWatchListUnsupported
+}
+
 func (s *scripted) ListAt(_ context.Context, r source.Resource, _ source.ListOptions, fn func([]any) error) (string, error) {
 	s.mu.Lock()
 	s.lists++

@@ -1,5 +1,6 @@
 // Package watch is the collection mode for very large clusters
-// (--collection=watch): one projected LIST then WATCH per resource scope keeps every
+// (--collection=watch): one projected watch-list (or, where the API server
+// does not serve them, LIST then WATCH) per resource scope keeps every
 // object's families pre-rendered and compressed, and a scrape only inflates bytes. Kinds,
 // discovery, namespace scopes, sharding, renderer pools, up/down and error
 // accounting are scrape.Core's, shared with list mode, so the output is the
@@ -32,6 +33,9 @@ type Collector struct {
 	Rediscover time.Duration
 
 	reflectors sync.WaitGroup
+	// noWatchList holds the resources (source.Resource) the API server does
+	// not serve watch-lists for.
+	noWatchList sync.Map
 
 	mu      sync.Mutex // guards what follows; never held across an API call
 	round   scrape.Round
