@@ -28,7 +28,7 @@ ALL_PKGS      := ./... ./compat/ksmdiff/... ./deploy/test/... ./deploy/dashboard
 # Written by `make generate`; `make check-generated` fails when they differ.
 GENERATED     := METRICS.md deploy/dashboards deploy/rules/prometheusrule.yaml deploy/helm/gateway-api-metrics-exporter/files/alerts.yaml deploy/helm/gateway-api-metrics-exporter/files/dashboards deploy/helm/gateway-api-metrics-exporter/README.md
 
-.PHONY: all build kube-bins ksm-bin run-local test test-go test-compat test-deploy test-fuzz test-image bench fuzz generate docs check-generated lint-chart check-docs vet lint image docker-image clean
+.PHONY: all build kube-bins ksm-bin run-local test test-go test-compat test-deploy test-fuzz test-image bench bench-modes fuzz generate docs check-generated lint-chart check-docs vet lint image docker-image clean
 
 all: build
 
@@ -95,6 +95,14 @@ bench: $(BENCHSTAT) kube-bins ksm-bin
 	  cd ../.. && $(GO) test -run '^$$' -bench 'Scrape' -benchmem -count $(BENCH_COUNT) -timeout 60m ./pkg/scrape ; \
 	  $(GO) test -run '^$$' -bench 'RealAPIServer' -benchtime 3x -count $(BENCH_COUNT) -timeout 60m ./e2e 2>&1 | grep -v 'exporter: time=' ) | tee bench/new.txt
 	@if [ -f bench/old.txt ]; then $(BENCHSTAT) bench/old.txt bench/new.txt; else $(BENCHSTAT) bench/new.txt; fi
+
+# Every collection mode against the real kube-state-metrics binary on the real
+# API server, one fresh process each (docs/benchmarks.md, "Collection modes at
+# scale"). Long: BENCH_ROUTES=10000,40000 takes about 15 minutes, 100000 about
+# 20 with BENCH_MODES=ksm,watch.
+bench-modes: kube-bins ksm-bin
+	mkdir -p bench
+	$(GO) test -run '^$$' -bench Modes -benchtime 1x -timeout 120m ./e2e 2>&1 | grep -v 'exporter: time=' | tee bench/modes.txt
 
 # Regenerates METRICS.md, the Grafana dashboards (deploy/dashboards, from
 # deploy/dashboards/gen with grafana-foundation-sdk), the Helm chart's copies

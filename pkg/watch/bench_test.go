@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/fixture"
@@ -16,8 +18,9 @@ import (
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
 
-// memAPI lists objects built in memory, 500 a page, and its watches stay
-// open without events: the steady state of a synced collector.
+// memAPI lists objects built in memory, 500 a page, in (namespace, name)
+// order as etcd and the watch cache do, and its watches stay open without
+// events: the steady state of a synced collector.
 type memAPI struct {
 	objs map[string]func(i int) map[string]any
 }
@@ -27,9 +30,14 @@ func (m memAPI) ListAt(ctx context.Context, r source.Resource, _ source.ListOpti
 	if r.Kind == "Gateway" {
 		n = routesN / 10
 	}
+	all := make([]map[string]any, n)
+	for i := range all {
+		all[i] = m.objs[r.Kind](i)
+	}
+	slices.SortFunc(all, func(a, b map[string]any) int { return strings.Compare(objectKey(a), objectKey(b)) })
 	var page []any
-	for i := range n {
-		page = append(page, m.objs[r.Kind](i))
+	for i, o := range all {
+		page = append(page, o)
 		if len(page) == 500 || i == n-1 {
 			if err := fn(page); err != nil {
 				return "", err
