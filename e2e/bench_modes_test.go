@@ -60,12 +60,13 @@ func BenchmarkModes(b *testing.B) {
 			rss := map[string]float64{}
 			scrape := map[string]float64{}
 			for _, mode := range modes {
-				args := []string{"--kubeconfig=" + env.Kubeconfig, "--namespaces=" + ns}
+				// Every side serves the same families: KSM's CRS config.
+				args := []string{"--kubeconfig=" + env.Kubeconfig, "--namespaces=" + ns, "--custom-resource-state-config-file=" + legacy}
 				bin := ours
 				switch mode {
 				case "ksm":
 					bin = ksmBin
-					args = append(args, "--custom-resource-state-only", "--custom-resource-state-config-file="+legacy)
+					args = append(args, "--custom-resource-state-only")
 				case "cache":
 					args = append(args, "--use-apiserver-cache")
 				case "watch":
@@ -77,9 +78,10 @@ func BenchmarkModes(b *testing.B) {
 				sync := time.Since(start)
 				cpu0 := apiserverCPU(b, env)
 				var took []time.Duration
+				var body []byte
 				for range 5 {
 					t0 := time.Now()
-					fetch(b, p.url+"/metrics", false)
+					body = fetch(b, p.url+"/metrics", false)
 					took = append(took, time.Since(t0))
 				}
 				cpu := (apiserverCPU(b, env) - cpu0) / 5
@@ -88,6 +90,7 @@ func BenchmarkModes(b *testing.B) {
 				scrape[mode] = float64(took[2].Microseconds()) / 1000
 				rss[mode] = p.status("VmRSS")
 				b.ReportMetric(scrape[mode], mode+"-scrape-ms"+at)
+				b.ReportMetric(float64(len(body))/1e6, mode+"-body-MB"+at)
 				b.ReportMetric(rss[mode], mode+"-RSS-MB"+at)
 				b.ReportMetric(p.status("VmHWM"), mode+"-peak-RSS-MB"+at)
 				b.ReportMetric(sync.Seconds(), mode+"-sync-s"+at)
