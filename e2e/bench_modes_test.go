@@ -24,7 +24,8 @@ import (
 
 // BenchmarkModes measures every collection mode against the real
 // kube-state-metrics binary on the real API server, one fresh process each,
-// on the same objects, in the same run: 1k Gateways x 8 listeners and, in
+// on the same objects and with the same CRS config (the legacy Gateway and
+// HTTPRoute families), in the same run: 1k Gateways x 8 listeners and, in
 // turn, each route count of BENCH_ROUTES (default "10000"; e.g.
 // "10000,40000" for watch mode's growth, "100000" for the large run). For
 // each mode and route count it reports the median of 5 uncompressed scrapes,
