@@ -176,6 +176,33 @@ func fetch(b *testing.B, url string, gzip bool) []byte {
 	return body
 }
 
+// drain reads a scrape's body into one reused buffer and returns its size: a
+// timed scrape measures the exporter up to its last byte, not the client
+// growing a buffer for the whole body (which would weigh the most on the
+// fastest side).
+func drain(b *testing.B, url string, buf []byte) int64 {
+	resp, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}, Timeout: 2 * time.Minute}).Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var n int64
+	for {
+		k, err := resp.Body.Read(buf)
+		n += int64(k)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			b.Fatalf("GET %s: %v", url, err)
+		}
+	}
+	if resp.StatusCode != http.StatusOK {
+		b.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+	return n
+}
+
 func waitRoutes(b *testing.B, url string, n int, gzip bool) {
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
