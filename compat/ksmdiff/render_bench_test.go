@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -78,7 +79,7 @@ func renderChild(t interface{ Fatal(...any) }, who, file string) {
 			t.Fatal(err)
 		}
 		off := engine.NewOffline(plan, nil)
-		if err := objects.Stream([]string{file}, off.AddJSON); err != nil {
+		if err := off.AddFiles([]string{file}, runtime.GOMAXPROCS(0)); err != nil {
 			t.Fatal(err)
 		}
 		cw := &countingWriter{}

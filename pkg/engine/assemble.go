@@ -103,7 +103,7 @@ func RenderObjects(plan *spec.Plan, objs []map[string]any, format exposition.For
 type Offline struct {
 	plan    *spec.Plan
 	onError func(*spec.Family, error)
-	byKey   map[offlineKey]offlineKind
+	byKey   map[offlineKey]*offlineKind
 	srcs    []Source
 	fields  map[int]*objects.Fields // each kind's projection, made when first needed
 	dec     objects.Decoder
@@ -119,18 +119,20 @@ type offlineKey struct {
 type offlineKind struct {
 	r      *Renderer
 	fields *objects.Fields
+	plural string
+	listed bool // in o.srcs: an object of it was added
 }
 
 // NewOffline makes an offline renderer for a plan.
 func NewOffline(plan *spec.Plan, onError func(*spec.Family, error)) *Offline {
-	return &Offline{plan: plan, onError: onError, byKey: map[offlineKey]offlineKind{}, fields: map[int]*objects.Fields{}}
+	return &Offline{plan: plan, onError: onError, byKey: map[offlineKey]*offlineKind{}, fields: map[int]*objects.Fields{}}
 }
 
 // Add renders a decoded object.
 func (o *Offline) Add(obj map[string]any) {
 	apiVersion, _ := obj["apiVersion"].(string)
 	kind, _ := obj["kind"].(string)
-	if k := o.kind(apiVersion, kind); k.r != nil {
+	if k := o.kind(apiVersion, kind); k != nil {
 		k.r.Add(obj)
 	}
 }
@@ -144,7 +146,7 @@ func (o *Offline) AddJSON(raw []byte) error {
 		return err
 	}
 	k := o.kind(apiVersion, kind)
-	if k.r == nil {
+	if k == nil {
 		return nil
 	}
 	obj, err := o.dec.Decode(raw, k.fields)
@@ -155,9 +157,30 @@ func (o *Offline) AddJSON(raw []byte) error {
 	return nil
 }
 
-// kind finds (or makes) the renderer for an object's kind and version; none
-// when no spec kind names it.
-func (o *Offline) kind(apiVersion, kind string) offlineKind {
+// kind finds (or makes) the renderer for an object's kind and version and
+// lists it among the sources; nil when no spec kind names it.
+func (o *Offline) kind(apiVersion, kind string) *offlineKind {
+	k := o.lookup(apiVersion, kind)
+	if k == nil {
+		o.Unmatched++
+		return nil
+	}
+	o.list(k)
+	return k
+}
+
+// list adds k to the sources, in the order kinds are first met.
+func (o *Offline) list(k *offlineKind) {
+	if !k.listed {
+		k.listed = true
+		o.srcs = append(o.srcs, Source{Renderer: k.r, Plural: k.plural})
+	}
+}
+
+// lookup finds (or makes) the renderer for an object's kind and version, nil
+// when no spec kind names it. It neither lists the kind nor counts unmatched
+// objects: AddFiles looks kinds up ahead of adding their objects.
+func (o *Offline) lookup(apiVersion, kind string) *offlineKind {
 	group, version := "", apiVersion
 	if i := strings.LastIndexByte(apiVersion, '/'); i >= 0 {
 		group, version = apiVersion[:i], apiVersion[i+1:]
@@ -171,23 +194,21 @@ func (o *Offline) kind(apiVersion, kind string) offlineKind {
 		}
 	}
 	if ki < 0 {
-		o.Unmatched++
-		return offlineKind{}
+		return nil
 	}
 	key := offlineKey{ki, version + "/" + kind}
-	ok, found := o.byKey[key]
-	if !found {
+	ok := o.byKey[key]
+	if ok == nil {
 		k := o.plan.Kinds[ki]
 		if o.fields[ki] == nil {
 			o.fields[ki] = Projection(k)
 		}
-		ok = offlineKind{r: NewRenderer(k, GVK{group, version, kind}, o.onError), fields: o.fields[ki]}
-		o.byKey[key] = ok
 		plural := PluralOf(k)
 		if k.GVK.Kind == "*" {
 			plural = compat.Pluralize(kind)
 		}
-		o.srcs = append(o.srcs, Source{Renderer: ok.r, Plural: plural})
+		ok = &offlineKind{r: NewRenderer(k, GVK{group, version, kind}, o.onError), fields: o.fields[ki], plural: plural}
+		o.byKey[key] = ok
 	}
 	return ok
 }

@@ -22,7 +22,7 @@ import (
 // are cut from the file as they are read, so that a 50 MB `kubectl get -o
 // json` dump costs one object's memory, not the dump's decoded size.
 func Stream(paths []string, fn func(raw []byte) error) error {
-	files, err := expand(paths)
+	files, err := Files(paths)
 	if err != nil {
 		return err
 	}
@@ -40,7 +40,8 @@ func Stream(paths []string, fn func(raw []byte) error) error {
 	return nil
 }
 
-func expand(paths []string) ([]string, error) {
+// Files lists the files Stream reads for paths, in the order it reads them.
+func Files(paths []string) ([]string, error) {
 	var files []string
 	for _, p := range paths {
 		st, err := os.Stat(p)
