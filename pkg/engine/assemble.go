@@ -107,6 +107,9 @@ type Offline struct {
 	srcs    []Source
 	fields  map[int]*objects.Fields // each kind's projection, made when first needed
 	dec     objects.Decoder
+	// held is the body's size so far; past rawBudget it is compressed.
+	held        int
+	compressing bool
 	// Unmatched counts the objects no spec kind names.
 	Unmatched int
 }
@@ -153,8 +156,25 @@ func (o *Offline) AddJSON(raw []byte) error {
 	if err != nil {
 		return err
 	}
+	before := k.r.Size()
 	k.r.Add(obj.(map[string]any))
+	o.grew(k.r.Size() - before)
 	return nil
+}
+
+// rawBudget is how many bytes of body an Offline holds uncompressed. Up to
+// it, compressing families (and inflating them again to write the body)
+// costs more time than the memory saved is worth to a one-off command; past
+// it, families are held compressed as a scrape holds a large kind.
+var rawBudget = 64 << 20
+
+func (o *Offline) grew(n int) {
+	if o.held += n; o.held > rawBudget && !o.compressing {
+		o.compressing = true
+		for _, s := range o.srcs {
+			s.Renderer.segment = false
+		}
+	}
 }
 
 // kind finds (or makes) the renderer for an object's kind and version and
@@ -173,6 +193,7 @@ func (o *Offline) kind(apiVersion, kind string) *offlineKind {
 func (o *Offline) list(k *offlineKind) {
 	if !k.listed {
 		k.listed = true
+		k.r.segment = !o.compressing
 		o.srcs = append(o.srcs, Source{Renderer: k.r, Plural: k.plural})
 	}
 }

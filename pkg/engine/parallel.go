@@ -37,7 +37,10 @@ func (o *Offline) AddFiles(paths []string, workers int) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := &worker{renderers: map[*Renderer]*Renderer{}}
+			// A batch's text is kept until it is assembled, after its
+			// objects and their samples are gone: decoded strings may
+			// point into it.
+			w := &worker{renderers: map[*Renderer]*Renderer{}, dec: objects.Decoder{Borrow: true}}
 			for b := range p.work {
 				if !p.stopped.Load() {
 					w.render(b)
@@ -250,6 +253,7 @@ func (o *Offline) assemble(b *batch) error {
 			}
 		}
 		it.k.r.AddRendered(b.out[outStart:it.outEnd], b.ends[endsStart:it.endsEnd])
+		o.grew(it.outEnd - outStart)
 		it.k.r.Duplicates += it.duplicates
 		outStart, endsStart = it.outEnd, it.endsEnd
 	}

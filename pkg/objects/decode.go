@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Fields says which parts of a JSON document to keep: a projection. A nil
@@ -175,11 +176,15 @@ func Head(data []byte) (apiVersion, kind string, err error) {
 			}
 			continue
 		}
-		v, err := d.str()
+		raw, escaped, err := d.rawString()
 		if err != nil {
 			return "", "", err
 		}
-		*dst = v.(string)
+		if escaped || !utf8.Valid(raw) {
+			*dst = d.unescape(raw)
+		} else {
+			*dst = string(raw)
+		}
 		found++
 	}
 	return apiVersion, kind, nil
@@ -188,11 +193,19 @@ func Head(data []byte) (apiVersion, kind string, err error) {
 // A Decoder decodes document after document as DecodeProjected does, sharing
 // its interned strings between them: objects read one at a time repeat their
 // condition types, kinds and controller names as much as a LIST page does.
-type Decoder struct{ intern map[string]string }
+type Decoder struct {
+	intern map[string]string
+	// Borrow makes string values (not keys) that need no unescaping point
+	// into the data decoded rather than copies of it: no allocation, no
+	// lookup. They are valid only as long as the data is left unchanged, so
+	// only for a caller that drops the object, and whatever holds its
+	// values, before it reuses the data.
+	Borrow bool
+}
 
 // Decode is DecodeProjected.
 func (dd *Decoder) Decode(data []byte, f *Fields) (any, error) {
-	d := decoder{data: data, intern: dd.intern}
+	d := decoder{data: data, intern: dd.intern, borrow: dd.Borrow}
 	defer func() { dd.intern = d.intern }()
 	d.ws()
 	v, err := d.value(f)
@@ -211,6 +224,7 @@ type decoder struct {
 	i      int
 	buf    []byte
 	intern map[string]string
+	borrow bool
 }
 
 // str interns short strings: condition types and statuses, groups, kinds and
@@ -429,6 +443,9 @@ func (d *decoder) str() (any, error) {
 		return nil, err
 	}
 	if !escaped && utf8.Valid(raw) {
+		if d.borrow && len(raw) > 0 {
+			return unsafe.String(&raw[0], len(raw)), nil
+		}
 		return d.internString(raw), nil
 	}
 	return d.unescape(raw), nil
