@@ -7,3 +7,17 @@ func SetBatchBytes(n int) (restore func()) {
 	batchBytes = n
 	return func() { batchBytes = old }
 }
+
+// SetChunk and SetRawBudget change when families are held in segments and
+// compressed (see Renderer.spill and Offline.grew), until restored.
+func SetChunk(n int) (restore func()) {
+	old := chunk
+	chunk = n
+	return func() { chunk = old }
+}
+
+func SetRawBudget(n int) (restore func()) {
+	old := rawBudget
+	rawBudget = n
+	return func() { rawBudget = old }
+}

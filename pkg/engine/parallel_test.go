@@ -145,6 +145,16 @@ func TestAddFilesMatchesSequential(t *testing.T) {
 	for _, workers := range []int{1, 2, 3, 8} {
 		sameRun(t, fmt.Sprintf("%d workers", workers), runOffline(t, plan, paths, parallel(paths, workers)), want)
 	}
+	// Families held in many raw segments, then (past the budget) compressed
+	// from the middle of the input on: the same body, either way of adding.
+	func() {
+		defer engine.SetChunk(4 << 10)()
+		sameRun(t, "segments", runOffline(t, plan, paths, parallel(paths, 2)), want)
+		sameRun(t, "segments, sequential", runOffline(t, plan, paths, sequential(paths)), want)
+		defer engine.SetRawBudget(len(want.body) / 3)()
+		sameRun(t, "segments then compressed", runOffline(t, plan, paths, parallel(paths, 2)), want)
+		sameRun(t, "segments then compressed, sequential", runOffline(t, plan, paths, sequential(paths)), want)
+	}()
 	// One object per batch: the most hand-overs between goroutines.
 	defer engine.SetBatchBytes(1)()
 	sameRun(t, "batches of one object", runOffline(t, plan, paths, parallel(paths, 4)), want)
