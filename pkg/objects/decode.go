@@ -20,6 +20,10 @@ type Fields struct {
 	Any *Fields
 	// folded: Any is already merged into every Children entry (Compile).
 	folded bool
+	// keys and kids are Children as lists, when compiled and few: comparing
+	// a handful of keys is cheaper than hashing one.
+	keys []string
+	kids []*Fields
 }
 
 // Compile returns f with Any folded into the named children, all the way
@@ -47,6 +51,12 @@ func compile(f *Fields, done map[*Fields]*Fields) *Fields {
 				c = merge(c, f.Any)
 			}
 			out.Children[k] = compile(c, done)
+		}
+		if len(out.Children) <= 16 {
+			for k, c := range out.Children {
+				out.keys = append(out.keys, k)
+				out.kids = append(out.kids, c)
+			}
 		}
 	}
 	return out
@@ -76,6 +86,14 @@ func (f *Fields) AnyChild() *Fields {
 func (f *Fields) lookup(key []byte) *Fields {
 	if f.All {
 		return f
+	}
+	if f.keys != nil {
+		for i, k := range f.keys {
+			if k == string(key) {
+				return f.kids[i]
+			}
+		}
+		return f.Any
 	}
 	c := f.Children[string(key)] // no allocation: compiler-recognised conversion
 	switch {
@@ -180,7 +198,7 @@ func Head(data []byte) (apiVersion, kind string, err error) {
 		if err != nil {
 			return "", "", err
 		}
-		if escaped || !utf8.Valid(raw) {
+		if escaped {
 			*dst = d.unescape(raw)
 		} else {
 			*dst = string(raw)
@@ -324,7 +342,7 @@ func (d *decoder) object(f *Fields) (any, error) {
 		d.ws()
 		var child *Fields
 		var key string
-		if escaped || !utf8.Valid(raw) {
+		if escaped {
 			key = d.unescape(raw)
 			child = f.lookup([]byte(key))
 		} else {
@@ -392,11 +410,12 @@ func (d *decoder) array(f *Fields) (any, error) {
 }
 
 // rawString returns the bytes between the quotes and whether they hold an
-// escape.
+// escape or a byte that is not ASCII (and so may not be valid UTF-8).
 func (d *decoder) rawString() ([]byte, bool, error) {
 	d.i++ // "
 	start := d.i
 	escaped := false
+	var or byte
 	for {
 		// Jump from escape to escape to the closing quote: strings are most
 		// of what is skipped.
@@ -407,7 +426,7 @@ func (d *decoder) rawString() ([]byte, bool, error) {
 		}
 		seg := rest[:q]
 		if bs := bytes.IndexByte(seg, '\\'); bs >= 0 {
-			if err := d.plain(seg[:bs]); err != nil {
+			if err := d.plain(seg[:bs], &or); err != nil {
 				return nil, false, err
 			}
 			escaped = true
@@ -417,23 +436,27 @@ func (d *decoder) rawString() ([]byte, bool, error) {
 			}
 			continue
 		}
-		if err := d.plain(seg); err != nil {
+		if err := d.plain(seg, &or); err != nil {
 			return nil, false, err
 		}
 		d.i += q
 		s := d.data[start:d.i]
 		d.i++
-		return s, escaped, nil
+		return s, escaped || or >= utf8.RuneSelf, nil
 	}
 }
 
-// plain refuses control characters, which JSON does not allow in strings.
-func (d *decoder) plain(seg []byte) error {
+// plain refuses control characters, which JSON does not allow in strings,
+// and ORs the bytes into or.
+func (d *decoder) plain(seg []byte, or *byte) error {
+	var o byte
 	for _, c := range seg {
 		if c < 0x20 {
 			return d.errorf("control character in string")
 		}
+		o |= c
 	}
+	*or |= o
 	return nil
 }
 
@@ -442,7 +465,7 @@ func (d *decoder) str() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !escaped && utf8.Valid(raw) {
+	if !escaped {
 		if d.borrow && len(raw) > 0 {
 			return unsafe.String(&raw[0], len(raw)), nil
 		}
