@@ -123,7 +123,8 @@ func (p *pipeline) get(file string) *batch {
 		b.done = make(chan struct{})
 		return b
 	default:
-		return &batch{file: file, failed: -1, done: make(chan struct{})}
+		// Room for a batch and its last object, so that it never grows.
+		return &batch{file: file, failed: -1, done: make(chan struct{}), raw: make([]byte, 0, batchBytes+batchBytes/4), out: make([]byte, 0, batchBytes)}
 	}
 }
 

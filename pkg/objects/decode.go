@@ -416,49 +416,45 @@ func (d *decoder) rawString() ([]byte, bool, error) {
 	start := d.i
 	escaped := false
 	var or byte
-	for {
-		// Jump from escape to escape to the closing quote: strings are most
-		// of what is skipped.
-		rest := d.data[d.i:]
-		q := bytes.IndexByte(rest, '"')
-		if q < 0 {
-			return nil, false, errEOF
-		}
-		seg := rest[:q]
-		if bs := bytes.IndexByte(seg, '\\'); bs >= 0 {
-			if err := d.plain(seg[:bs], &or); err != nil {
-				return nil, false, err
-			}
-			escaped = true
-			d.i += bs + 2
-			if d.i > len(d.data) {
-				return nil, false, errEOF
-			}
+	data := d.data
+	// One pass, byte by byte: strings in Kubernetes objects are short, and
+	// for them a loop beats searching for the quote and then the backslash.
+	seg := d.i // where the current run of plain bytes began
+	for i := d.i; i < len(data); {
+		c := data[i]
+		if !stringSpecial[c] {
+			or |= c
+			i++
 			continue
 		}
-		if err := d.plain(seg, &or); err != nil {
-			return nil, false, err
+		switch {
+		case c == '"':
+			d.i = i + 1
+			return data[start:i], escaped || or >= utf8.RuneSelf, nil
+		case c == '\\':
+			escaped = true
+			i += 2
+			seg = i
+		default:
+			if bytes.IndexByte(data[i:], '"') < 0 {
+				return nil, false, errEOF // the string never ends
+			}
+			d.i = seg
+			return nil, false, d.errorf("control character in string")
 		}
-		d.i += q
-		s := d.data[start:d.i]
-		d.i++
-		return s, escaped || or >= utf8.RuneSelf, nil
 	}
+	return nil, false, errEOF
 }
 
-// plain refuses control characters, which JSON does not allow in strings,
-// and ORs the bytes into or.
-func (d *decoder) plain(seg []byte, or *byte) error {
-	var o byte
-	for _, c := range seg {
-		if c < 0x20 {
-			return d.errorf("control character in string")
-		}
-		o |= c
+// stringSpecial marks the bytes that end a run of plain bytes in a string:
+// the quote, the backslash and the control characters JSON refuses.
+var stringSpecial = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
 	}
-	*or |= o
-	return nil
-}
+	t['"'], t['\\'] = true, true
+	return t
+}()
 
 func (d *decoder) str() (any, error) {
 	raw, escaped, err := d.rawString()

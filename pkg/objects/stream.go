@@ -226,16 +226,16 @@ func (s *scanner) value(c byte) ([]byte, error) {
 			n := 0
 			for n < len(chunk) && depth > 0 {
 				if inString {
-					// Strings are most of an object: jump to the next quote
-					// or backslash rather than looking at every byte.
-					rest := chunk[n:]
-					q := bytes.IndexByte(rest, '"')
-					upto := rest
-					if q >= 0 {
-						upto = rest[:q]
+					// Strings are most of an object, and short: a tight
+					// loop to the next quote or backslash.
+					for n < len(chunk) && chunk[n] != '"' && chunk[n] != '\\' {
+						n++
 					}
-					if bs := bytes.IndexByte(upto, '\\'); bs >= 0 {
-						n += bs + 1
+					if n == len(chunk) {
+						continue
+					}
+					if chunk[n] == '\\' {
+						n++
 						if n == len(chunk) {
 							// The escaped byte is in the next chunk: take
 							// this one without the backslash and re-read.
@@ -245,11 +245,7 @@ func (s *scanner) value(c byte) ([]byte, error) {
 						n++
 						continue
 					}
-					if q < 0 {
-						n = len(chunk)
-						continue
-					}
-					n += q + 1
+					n++
 					inString = false
 					continue
 				}
