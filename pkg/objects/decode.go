@@ -2,8 +2,10 @@ package objects
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -421,6 +423,25 @@ func (d *decoder) rawString() ([]byte, bool, error) {
 	// for them a loop beats searching for the quote and then the backslash.
 	seg := d.i // where the current run of plain bytes began
 	for i := d.i; i < len(data); {
+		// Eight bytes at a time while none is special.
+		for i+8 <= len(data) {
+			x := binary.LittleEndian.Uint64(data[i:])
+			m := specialBytes(x)
+			if m == 0 {
+				or |= byte(x>>56 | x>>48 | x>>40 | x>>32 | x>>24 | x>>16 | x>>8 | x)
+				i += 8
+				continue
+			}
+			n := bits.TrailingZeros64(m) / 8
+			for _, c := range data[i : i+n] {
+				or |= c
+			}
+			i += n
+			break
+		}
+		if i >= len(data) {
+			break
+		}
 		c := data[i]
 		if !stringSpecial[c] {
 			or |= c
@@ -444,6 +465,16 @@ func (d *decoder) rawString() ([]byte, bool, error) {
 		}
 	}
 	return nil, false, errEOF
+}
+
+// specialBytes has the high bit set in (at least) the lowest byte of x that
+// is a quote, a backslash or a control character, if any (bytes above it
+// may be marked falsely), and is 0 when there is none.
+func specialBytes(x uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q := x ^ ('"' * lo)
+	b := x ^ ('\\' * lo)
+	return ((x - 0x20*lo) | (q - lo) | (b - lo)) & ^x & hi
 }
 
 // stringSpecial marks the bytes that end a run of plain bytes in a string:

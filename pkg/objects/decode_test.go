@@ -3,6 +3,7 @@ package objects
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -78,5 +79,58 @@ func TestProjectionSkipsWhatIsNotSelected(t *testing.T) {
 	want := map[string]any{"keep": map[string]any{"a": int64(1)}, "list": []any{map[string]any{"x": int64(1)}, map[string]any{}}}
 	if !reflect.DeepEqual(v, want) {
 		t.Errorf("got %#v", v)
+	}
+}
+
+// rawString reads eight bytes at a time: wherever the quote, a backslash, a
+// control character or a non-ASCII byte falls, it ends, unescapes, refuses
+// or flags the string as a byte-by-byte reading does.
+func TestRawStringAtEveryOffset(t *testing.T) {
+	for _, special := range []string{`"`, `\"`, `\\`, `\n`, "\x01", "\x1f", "é", "\xff", " ", "~"} {
+		for n := range 20 {
+			body := strings.Repeat("a", n) + special + strings.Repeat("b", 20-n)
+			for _, data := range []string{`"` + body + `"`, `"` + body + `"` + ` {"x": 1}`, `"` + body} {
+				d := decoder{data: []byte(data)}
+				raw, flagged, err := d.rawString()
+				// Byte by byte: the reference.
+				var wantRaw string
+				var wantFlag bool
+				var wantErr string
+				for i := 1; ; i++ {
+					if i >= len(data) {
+						wantErr = errEOF.Error()
+						break
+					}
+					c := data[i]
+					if c == '"' {
+						wantRaw = data[1:i]
+						break
+					}
+					if c == '\\' {
+						wantFlag = true
+						i++
+						continue
+					}
+					if c < 0x20 {
+						if strings.IndexByte(data[i:], '"') < 0 {
+							wantErr = errEOF.Error()
+						} else {
+							wantErr = "control character in string"
+						}
+						break
+					}
+					if c >= 0x80 {
+						wantFlag = true
+					}
+				}
+				gotErr := ""
+				if err != nil {
+					gotErr = err.Error()
+				}
+				if !strings.Contains(gotErr, wantErr) || (wantErr == "") != (err == nil) || string(raw) != wantRaw || (err == nil && flagged != wantFlag) {
+					t.Errorf("%q: got %q, %v, %v; want %q, %v, %q", data, raw, flagged, err, wantRaw, wantFlag, wantErr)
+				}
+			}
+		}
 	}
 }
