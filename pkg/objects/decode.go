@@ -477,6 +477,14 @@ func specialBytes(x uint64) uint64 {
 	return ((x - 0x20*lo) | (q - lo) | (b - lo)) & ^x & hi
 }
 
+// quoteOrBackslash is specialBytes for the quote and the backslash only.
+func quoteOrBackslash(x uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q := x ^ ('"' * lo)
+	b := x ^ ('\\' * lo)
+	return ((q - lo) | (b - lo)) & ^x & hi
+}
+
 // stringSpecial marks the bytes that end a run of plain bytes in a string:
 // the quote, the backslash and the control characters JSON refuses.
 var stringSpecial = func() (t [256]bool) {

@@ -3,11 +3,13 @@ package objects
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strings"
@@ -226,8 +228,16 @@ func (s *scanner) value(c byte) ([]byte, error) {
 			n := 0
 			for n < len(chunk) && depth > 0 {
 				if inString {
-					// Strings are most of an object, and short: a tight
-					// loop to the next quote or backslash.
+					// Strings are most of an object: eight bytes at a
+					// time, then byte by byte, to the next quote or
+					// backslash.
+					for n+8 <= len(chunk) {
+						if m := quoteOrBackslash(binary.LittleEndian.Uint64(chunk[n:])); m != 0 {
+							n += bits.TrailingZeros64(m) / 8
+							break
+						}
+						n += 8
+					}
 					for n < len(chunk) && chunk[n] != '"' && chunk[n] != '\\' {
 						n++
 					}
