@@ -85,28 +85,30 @@ func (f *Fields) AnyChild() *Fields {
 	return f.Any
 }
 
-func (f *Fields) lookup(key []byte) *Fields {
+// lookup returns the Fields for key and, when it is one of f's keys, that
+// key as a string: decoding uses it rather than making another.
+func (f *Fields) lookup(key []byte) (*Fields, string) {
 	if f.All {
-		return f
+		return f, ""
 	}
 	if f.keys != nil {
 		for i, k := range f.keys {
 			if k == string(key) {
-				return f.kids[i]
+				return f.kids[i], k
 			}
 		}
-		return f.Any
+		return f.Any, ""
 	}
 	c := f.Children[string(key)] // no allocation: compiler-recognised conversion
 	switch {
 	case f.folded && c != nil:
-		return c
+		return c, ""
 	case c == nil:
-		return f.Any
+		return f.Any, ""
 	case f.Any == nil:
-		return c
+		return c, ""
 	}
-	return merge(c, f.Any)
+	return merge(c, f.Any), ""
 }
 
 // merge combines two projections; Compile does it once per key, so that
@@ -346,9 +348,9 @@ func (d *decoder) object(f *Fields) (any, error) {
 		var key string
 		if escaped {
 			key = d.unescape(raw)
-			child = f.lookup([]byte(key))
+			child, _ = f.lookup([]byte(key))
 		} else {
-			child = f.lookup(raw)
+			child, key = f.lookup(raw)
 		}
 		if child == nil {
 			if err := d.skip(); err != nil {
