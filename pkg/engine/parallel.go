@@ -188,8 +188,8 @@ func (p *pipeline) read(o *Offline, files []string) {
 	}
 }
 
-// A worker renders batches, keeping its own decoder and one raw renderer per
-// kind and version.
+// A worker renders batches, keeping its own decoder and one renderer per
+// kind and version, whose evaluator and base labels it reuses.
 type worker struct {
 	dec       objects.Decoder
 	renderers map[*Renderer]*Renderer
@@ -213,20 +213,11 @@ func (w *worker) render(b *batch) {
 		r := w.renderers[it.k.r]
 		if r == nil {
 			r = NewRenderer(it.k.r.kind, it.k.r.gvk, w.onError)
-			r.KeepRaw()
 			w.renderers[it.k.r] = r
-		}
-		for j := range r.bufs {
-			r.bufs[j] = r.bufs[j][:0]
 		}
 		r.Duplicates = 0
 		w.cur = i
-		r.Add(obj.(map[string]any))
-		outStart := len(b.out)
-		for _, buf := range r.bufs {
-			b.out = append(b.out, buf...)
-			b.ends = append(b.ends, int32(len(b.out)-outStart))
-		}
+		b.out, b.ends = r.appendObject(b.out, b.ends, obj.(map[string]any))
 		it.outEnd, it.endsEnd, it.duplicates = len(b.out), len(b.ends), r.Duplicates
 	}
 }

@@ -104,6 +104,19 @@ func (r *Renderer) Add(obj map[string]any) {
 	}
 }
 
+// appendObject renders every family of one object onto dst, family after
+// family, appending each family's end (relative to the object's start) to
+// ends: what AddRendered takes.
+func (r *Renderer) appendObject(dst []byte, ends []int32, obj map[string]any) ([]byte, []int32) {
+	r.baseID = 0
+	start := len(dst)
+	for _, f := range r.kind.Families {
+		dst = r.appendFamily(dst, f, obj)
+		ends = append(ends, int32(len(dst)-start))
+	}
+	return dst, ends
+}
+
 // spill compresses family i's raw bytes once they reach chunk.
 func (r *Renderer) spill(i int) {
 	if len(r.bufs[i]) < chunk || r.raw {
