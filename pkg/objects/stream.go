@@ -147,7 +147,13 @@ func isList(head any) bool {
 // (this path decodes the list whole; the scanner streams top-level lists
 // without it), anything else not at all.
 func emit(js []byte, fn func(raw []byte) error) error {
-	if !bytes.Contains(js, []byte(`"items"`)) {
+	return emitHinted(js, bytes.Contains(js, []byte(`"items"`)), fn)
+}
+
+// emitHinted is emit for a value known not to be a list unless mayBeList
+// (it holds the string "items").
+func emitHinted(js []byte, mayBeList bool, fn func(raw []byte) error) error {
+	if !mayBeList {
 		// Not a list (whatever else it is, the receiver decodes it): the
 		// common case, decided without decoding anything.
 		if t := bytes.TrimLeft(js, " \t\r\n"); len(t) == 0 || t[0] != '{' {
@@ -188,6 +194,9 @@ func emit(js []byte, fn func(raw []byte) error) error {
 type scanner struct {
 	r   *bufio.Reader
 	buf []byte // the value being cut
+	// items: the value cut may hold the string "items" (it surely does not
+	// when false), so may be a list.
+	items bool
 }
 
 func (s *scanner) byte() (byte, error) {
@@ -216,6 +225,7 @@ func (s *scanner) next() (byte, error) {
 // value cuts the value that starts with c (already read) into s.buf.
 func (s *scanner) value(c byte) ([]byte, error) {
 	s.buf = append(s.buf[:0], c)
+	s.items = false
 	switch c {
 	case '{', '[':
 		depth, inString := 1, false
@@ -264,6 +274,9 @@ func (s *scanner) value(c byte) ([]byte, error) {
 				switch b {
 				case '"':
 					inString = true
+					if len(chunk)-n < 6 || string(chunk[n:n+6]) == `items"` {
+						s.items = true // or the string goes on in the next chunk
+					}
 				case '{', '[':
 					depth++
 				case '}', ']':
@@ -346,7 +359,7 @@ func (s *scanner) stream(fn func(raw []byte) error) error {
 		}
 		switch c {
 		case '[':
-			err = s.elements(func(raw []byte) error { return emit(raw, fn) })
+			err = s.elements(func(raw []byte) error { return emitHinted(raw, s.items, fn) })
 		case '{':
 			err = s.object(fn)
 		default:
@@ -434,7 +447,7 @@ func (s *scanner) object(fn func(raw []byte) error) error {
 		}
 		if key == "items" && c == '[' {
 			streamed = true
-			if err := s.elements(func(raw []byte) error { return emit(raw, fn) }); err != nil {
+			if err := s.elements(func(raw []byte) error { return emitHinted(raw, s.items, fn) }); err != nil {
 				return err
 			}
 		} else {
