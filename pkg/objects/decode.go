@@ -217,6 +217,8 @@ func Head(data []byte) (apiVersion, kind string, err error) {
 // condition types, kinds and controller names as much as a LIST page does.
 type Decoder struct {
 	intern map[string]string
+	stack  []any    // list elements being decoded
+	boxes  []string // see decoder.box
 	// Borrow makes string values (not keys) that need no unescaping point
 	// into the data decoded rather than copies of it: no allocation, no
 	// lookup. They are valid only as long as the data is left unchanged, so
@@ -227,8 +229,8 @@ type Decoder struct {
 
 // Decode is DecodeProjected.
 func (dd *Decoder) Decode(data []byte, f *Fields) (any, error) {
-	d := decoder{data: data, intern: dd.intern, borrow: dd.Borrow}
-	defer func() { dd.intern = d.intern }()
+	d := decoder{data: data, intern: dd.intern, borrow: dd.Borrow, stack: dd.stack, boxes: dd.boxes}
+	defer func() { dd.intern, dd.stack, dd.boxes = d.intern, d.stack, d.boxes }()
 	d.ws()
 	v, err := d.value(f)
 	if err != nil {
@@ -247,6 +249,8 @@ type decoder struct {
 	buf    []byte
 	intern map[string]string
 	borrow bool
+	stack  []any
+	boxes  []string
 }
 
 // str interns short strings: condition types and statuses, groups, kinds and
@@ -384,19 +388,25 @@ func (d *decoder) object(f *Fields) (any, error) {
 
 func (d *decoder) array(f *Fields) (any, error) {
 	d.i++ // [
-	list := []any{}
 	d.ws()
 	if d.i < len(d.data) && d.data[d.i] == ']' {
 		d.i++
-		return list, nil
+		return []any{}, nil
 	}
+	// Elements gather on a stack shared with nested lists, and the list is
+	// made once at its size rather than grown.
+	base := len(d.stack)
+	defer func() {
+		clear(d.stack[base:])
+		d.stack = d.stack[:base]
+	}()
 	for {
 		d.ws()
 		v, err := d.value(f)
 		if err != nil {
 			return nil, err
 		}
-		list = append(list, v)
+		d.stack = append(d.stack, v)
 		d.ws()
 		if d.i >= len(d.data) {
 			return nil, errEOF
@@ -406,7 +416,7 @@ func (d *decoder) array(f *Fields) (any, error) {
 			d.i++
 		case ']':
 			d.i++
-			return list, nil
+			return append([]any(nil), d.stack[base:]...), nil
 		default:
 			return nil, d.errorf("expected ',' or ']'")
 		}
@@ -504,12 +514,35 @@ func (d *decoder) str() (any, error) {
 	}
 	if !escaped {
 		if d.borrow && len(raw) > 0 {
-			return unsafe.String(&raw[0], len(raw)), nil
+			return d.box(unsafe.String(&raw[0], len(raw))), nil
 		}
-		return d.internString(raw), nil
+		return d.box(d.internString(raw)), nil
 	}
-	return d.unescape(raw), nil
+	return d.box(d.unescape(raw)), nil
 }
+
+// box returns s as an interface value whose string header lives in a block
+// shared with the strings decoded before it, rather than in an allocation of
+// its own as converting a string to an interface makes: strings are most of
+// a decoded object's values, and these allocations most of its cost.
+func (d *decoder) box(s string) any {
+	if len(d.boxes) == cap(d.boxes) {
+		d.boxes = make([]string, 0, 256)
+	}
+	d.boxes = append(d.boxes, s)
+	var v any
+	e := (*eface)(unsafe.Pointer(&v))
+	e.typ, e.data = stringType, unsafe.Pointer(&d.boxes[len(d.boxes)-1])
+	return v
+}
+
+// eface is the layout of an interface value with no methods (runtime.eface).
+type eface struct{ typ, data unsafe.Pointer }
+
+var stringType = func() unsafe.Pointer {
+	var v any = ""
+	return (*eface)(unsafe.Pointer(&v)).typ
+}()
 
 // unescape decodes a JSON string body exactly as encoding/json does,
 // including U+FFFD for invalid UTF-8 and for unpaired surrogates.
