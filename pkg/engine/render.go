@@ -365,8 +365,17 @@ func (r *Renderer) AddRendered(blob []byte, ends []int32) {
 	r.objects++
 	start := int32(0)
 	for i := range r.bufs {
-		r.bufs[i] = append(r.bufs[i], blob[start:ends[i]]...)
+		p := blob[start:ends[i]]
 		start = ends[i]
+		if r.segment && len(r.bufs[i])+len(p) > cap(r.bufs[i]) {
+			// A new segment rather than a grown buffer: growing copies
+			// everything held so far, again and again.
+			if len(r.bufs[i]) > 0 {
+				r.zs[i].segs = append(r.zs[i].segs, r.bufs[i])
+			}
+			r.bufs[i] = make([]byte, 0, max(min(2*cap(r.bufs[i]), chunk), 4<<10, len(p)))
+		}
+		r.bufs[i] = append(r.bufs[i], p...)
 		r.spill(i)
 	}
 }
