@@ -136,7 +136,9 @@ func (o *Offline) Add(obj map[string]any) {
 	apiVersion, _ := obj["apiVersion"].(string)
 	kind, _ := obj["kind"].(string)
 	if k := o.kind(apiVersion, kind); k != nil {
+		before := k.r.Size()
 		k.r.Add(obj)
+		o.grew(k.r.Size() - before)
 	}
 }
 
