@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime"
+	"runtime/debug"
 
 	"github.com/spf13/pflag"
 
@@ -42,6 +44,9 @@ func render(args []string, stdout, stderr io.Writer) int {
 	}
 	format, _ := exposition.NegotiateAccept(*accept)
 	errs := newErrorLog(logger)
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(engine.OfflineGCPercent)
+	}
 	// Objects are decoded through their kind's projection, as a scrape
 	// decodes a LIST page, on every core, and dropped once rendered.
 	off := engine.NewOffline(plan, errs.report)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -77,6 +78,9 @@ func renderChild(t interface{ Fatal(...any) }, who, file string) {
 		plan, _, err := spec.Load("config", config)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(engine.OfflineGCPercent) // as render does
 		}
 		off := engine.NewOffline(plan, nil)
 		if err := off.AddFiles([]string{file}, runtime.GOMAXPROCS(0)); err != nil {
