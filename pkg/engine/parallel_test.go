@@ -145,6 +145,9 @@ func TestAddFilesMatchesSequential(t *testing.T) {
 	for _, workers := range []int{1, 2, 3, 8} {
 		sameRun(t, fmt.Sprintf("%d workers", workers), runOffline(t, plan, paths, parallel(paths, workers)), want)
 	}
+	// The directory holding both files: walked in the same order.
+	dir := []string{filepath.Dir(paths[0])}
+	sameRun(t, "a directory", runOffline(t, plan, dir, parallel(dir, 2)), want)
 	// Families held in many raw segments, then (past the budget) compressed
 	// from the middle of the input on: the same body, either way of adding.
 	func() {
