@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime"
+	"runtime/debug"
 
 	"github.com/spf13/pflag"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/app"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
-	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
 
@@ -42,10 +44,13 @@ func render(args []string, stdout, stderr io.Writer) int {
 	}
 	format, _ := exposition.NegotiateAccept(*accept)
 	errs := newErrorLog(logger)
-	// Objects are decoded one at a time through their kind's projection, as
-	// a scrape decodes a LIST page, and dropped once rendered.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(engine.OfflineGCPercent)
+	}
+	// Objects are decoded through their kind's projection, as a scrape
+	// decodes a LIST page, on every core, and dropped once rendered.
 	off := engine.NewOffline(plan, errs.report)
-	if err := objects.Stream(fs.Args(), off.AddJSON); err != nil {
+	if err := off.AddFiles(fs.Args(), runtime.GOMAXPROCS(0)); err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -62,7 +63,7 @@ func oursStreamed(t testing.TB, config []byte, path, accept string) []byte {
 	}
 	format, _ := exposition.NegotiateAccept(accept)
 	off := engine.NewOffline(plan, nil)
-	if err := objects.Stream([]string{path}, off.AddJSON); err != nil {
+	if err := off.AddFiles([]string{path}, runtime.GOMAXPROCS(0)); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -77,8 +79,11 @@ func renderChild(t interface{ Fatal(...any) }, who, file string) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(engine.OfflineGCPercent) // as render does
+		}
 		off := engine.NewOffline(plan, nil)
-		if err := objects.Stream([]string{file}, off.AddJSON); err != nil {
+		if err := off.AddFiles([]string{file}, runtime.GOMAXPROCS(0)); err != nil {
 			t.Fatal(err)
 		}
 		cw := &countingWriter{}

@@ -103,10 +103,13 @@ func RenderObjects(plan *spec.Plan, objs []map[string]any, format exposition.For
 type Offline struct {
 	plan    *spec.Plan
 	onError func(*spec.Family, error)
-	byKey   map[offlineKey]offlineKind
+	byKey   map[offlineKey]*offlineKind
 	srcs    []Source
 	fields  map[int]*objects.Fields // each kind's projection, made when first needed
 	dec     objects.Decoder
+	// held is the body's size so far; past rawBudget it is compressed.
+	held        int
+	compressing bool
 	// Unmatched counts the objects no spec kind names.
 	Unmatched int
 }
@@ -119,19 +122,23 @@ type offlineKey struct {
 type offlineKind struct {
 	r      *Renderer
 	fields *objects.Fields
+	plural string
+	listed bool // in o.srcs: an object of it was added
 }
 
 // NewOffline makes an offline renderer for a plan.
 func NewOffline(plan *spec.Plan, onError func(*spec.Family, error)) *Offline {
-	return &Offline{plan: plan, onError: onError, byKey: map[offlineKey]offlineKind{}, fields: map[int]*objects.Fields{}}
+	return &Offline{plan: plan, onError: onError, byKey: map[offlineKey]*offlineKind{}, fields: map[int]*objects.Fields{}}
 }
 
 // Add renders a decoded object.
 func (o *Offline) Add(obj map[string]any) {
 	apiVersion, _ := obj["apiVersion"].(string)
 	kind, _ := obj["kind"].(string)
-	if k := o.kind(apiVersion, kind); k.r != nil {
+	if k := o.kind(apiVersion, kind); k != nil {
+		before := k.r.Size()
 		k.r.Add(obj)
+		o.grew(k.r.Size() - before)
 	}
 }
 
@@ -144,20 +151,59 @@ func (o *Offline) AddJSON(raw []byte) error {
 		return err
 	}
 	k := o.kind(apiVersion, kind)
-	if k.r == nil {
+	if k == nil {
 		return nil
 	}
 	obj, err := o.dec.Decode(raw, k.fields)
 	if err != nil {
 		return err
 	}
+	before := k.r.Size()
 	k.r.Add(obj.(map[string]any))
+	o.grew(k.r.Size() - before)
 	return nil
 }
 
-// kind finds (or makes) the renderer for an object's kind and version; none
-// when no spec kind names it.
-func (o *Offline) kind(apiVersion, kind string) offlineKind {
+// rawBudget is how many bytes of body an Offline holds uncompressed. Up to
+// it, compressing families (and inflating them again to write the body)
+// costs more time than the memory saved is worth to a one-off command; past
+// it, families are held compressed as a scrape holds a large kind.
+var rawBudget = 64 << 20
+
+func (o *Offline) grew(n int) {
+	if o.held += n; o.held > rawBudget && !o.compressing {
+		o.compressing = true
+		for _, s := range o.srcs {
+			s.Renderer.segment = false
+		}
+	}
+}
+
+// kind finds (or makes) the renderer for an object's kind and version and
+// lists it among the sources; nil when no spec kind names it.
+func (o *Offline) kind(apiVersion, kind string) *offlineKind {
+	k := o.lookup(apiVersion, kind)
+	if k == nil {
+		o.Unmatched++
+		return nil
+	}
+	o.list(k)
+	return k
+}
+
+// list adds k to the sources, in the order kinds are first met.
+func (o *Offline) list(k *offlineKind) {
+	if !k.listed {
+		k.listed = true
+		k.r.segment = !o.compressing
+		o.srcs = append(o.srcs, Source{Renderer: k.r, Plural: k.plural})
+	}
+}
+
+// lookup finds (or makes) the renderer for an object's kind and version, nil
+// when no spec kind names it. It neither lists the kind nor counts unmatched
+// objects: AddFiles looks kinds up ahead of adding their objects.
+func (o *Offline) lookup(apiVersion, kind string) *offlineKind {
 	group, version := "", apiVersion
 	if i := strings.LastIndexByte(apiVersion, '/'); i >= 0 {
 		group, version = apiVersion[:i], apiVersion[i+1:]
@@ -171,23 +217,21 @@ func (o *Offline) kind(apiVersion, kind string) offlineKind {
 		}
 	}
 	if ki < 0 {
-		o.Unmatched++
-		return offlineKind{}
+		return nil
 	}
 	key := offlineKey{ki, version + "/" + kind}
-	ok, found := o.byKey[key]
-	if !found {
+	ok := o.byKey[key]
+	if ok == nil {
 		k := o.plan.Kinds[ki]
 		if o.fields[ki] == nil {
 			o.fields[ki] = Projection(k)
 		}
-		ok = offlineKind{r: NewRenderer(k, GVK{group, version, kind}, o.onError), fields: o.fields[ki]}
-		o.byKey[key] = ok
 		plural := PluralOf(k)
 		if k.GVK.Kind == "*" {
 			plural = compat.Pluralize(kind)
 		}
-		o.srcs = append(o.srcs, Source{Renderer: ok.r, Plural: plural})
+		ok = &offlineKind{r: NewRenderer(k, GVK{group, version, kind}, o.onError), fields: o.fields[ki], plural: plural}
+		o.byKey[key] = ok
 	}
 	return ok
 }

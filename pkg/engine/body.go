@@ -16,6 +16,7 @@ var chunk = 1 << 20
 // zfamily is the compressed part of a family: one gzip member, closed by
 // Renderer.Finish.
 type zfamily struct {
+	segs   [][]byte // full raw chunks held before any compressed ones (Renderer.segment)
 	buf    bytes.Buffer
 	w      *gzip.Writer
 	closed bool
@@ -30,6 +31,8 @@ func (z *zfamily) write(p []byte) {
 }
 
 func (z *zfamily) reset() {
+	clear(z.segs)
+	z.segs = z.segs[:0]
 	z.buf.Reset()
 	if z.w != nil {
 		z.w.Reset(&z.buf)

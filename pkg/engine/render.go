@@ -18,11 +18,14 @@ type GVK struct{ Group, Version, Kind string }
 // objects can arrive page by page while the output stays grouped by family.
 // A Renderer is reused across scrapes to keep its buffers.
 type Renderer struct {
-	kind    *spec.Kind
-	gvk     GVK
-	bufs    [][]byte
-	zs      []zfamily // the compressed head of each family, once it grew past chunk
-	raw     bool      // never compress (a renderer used to render one object at a time)
+	kind *spec.Kind
+	gvk  GVK
+	bufs [][]byte
+	zs   []zfamily // the compressed head of each family, once it grew past chunk
+	raw  bool      // never compress (a renderer used to render one object at a time)
+	// segment holds a family's full chunks raw, one after the other, rather
+	// than compressed (a renderer whose body is wanted fast, see Offline).
+	segment bool
 	packed  []packedObject
 	objects int
 	ev      evaluator
@@ -81,6 +84,9 @@ func (r *Renderer) Size() int {
 	n := 0
 	for i, b := range r.bufs {
 		n += len(b) + r.zs[i].buf.Len()
+		for _, s := range r.zs[i].segs {
+			n += len(s)
+		}
 	}
 	for _, p := range r.packed {
 		n += len(p.blob)
@@ -94,10 +100,42 @@ func (r *Renderer) Add(obj map[string]any) {
 	r.baseID = 0
 	for i, f := range r.kind.Families {
 		r.bufs[i] = r.appendFamily(r.bufs[i], f, obj)
-		if len(r.bufs[i]) >= chunk && !r.raw {
-			r.zs[i].write(r.bufs[i])
-			r.bufs[i] = r.bufs[i][:0]
-		}
+		r.spill(i)
+	}
+}
+
+// appendObject renders every family of one object onto dst, family after
+// family, appending each family's end (relative to the object's start) to
+// ends: what AddRendered takes.
+func (r *Renderer) appendObject(dst []byte, ends []int32, obj map[string]any) ([]byte, []int32) {
+	r.baseID = 0
+	start := len(dst)
+	for _, f := range r.kind.Families {
+		dst = r.appendFamily(dst, f, obj)
+		ends = append(ends, int32(len(dst)-start))
+	}
+	return dst, ends
+}
+
+// spill compresses family i's raw bytes once they reach chunk.
+func (r *Renderer) spill(i int) {
+	if len(r.bufs[i]) < chunk || r.raw {
+		return
+	}
+	if r.segment {
+		// A new buffer rather than a grown one: growing copies everything
+		// held so far, again and again.
+		r.zs[i].segs = append(r.zs[i].segs, r.bufs[i])
+		r.bufs[i] = make([]byte, 0, chunk+chunk/4)
+		return
+	}
+	r.zs[i].write(r.bufs[i])
+	if cap(r.bufs[i]) > 2*chunk {
+		// Grown while the renderer was raw (see Offline): from now on
+		// the family is held compressed.
+		r.bufs[i] = nil
+	} else {
+		r.bufs[i] = r.bufs[i][:0]
 	}
 }
 
@@ -213,6 +251,9 @@ func (r *Renderer) writeHeader(w *BodyWriter, hdr []byte, i, objects int, format
 }
 
 func (r *Renderer) writeSamples(w *BodyWriter, i int) {
+	for _, s := range r.zs[i].segs {
+		_, _ = w.Write(s)
+	}
 	if r.zs[i].closed {
 		w.member(r.zs[i].buf.Bytes())
 	}
@@ -325,11 +366,17 @@ func (r *Renderer) AddRendered(blob []byte, ends []int32) {
 	r.objects++
 	start := int32(0)
 	for i := range r.bufs {
-		r.bufs[i] = append(r.bufs[i], blob[start:ends[i]]...)
+		p := blob[start:ends[i]]
 		start = ends[i]
-		if len(r.bufs[i]) >= chunk && !r.raw {
-			r.zs[i].write(r.bufs[i])
-			r.bufs[i] = r.bufs[i][:0]
+		if r.segment && len(r.bufs[i])+len(p) > cap(r.bufs[i]) {
+			// A new segment rather than a grown buffer: growing copies
+			// everything held so far, again and again.
+			if len(r.bufs[i]) > 0 {
+				r.zs[i].segs = append(r.zs[i].segs, r.bufs[i])
+			}
+			r.bufs[i] = make([]byte, 0, max(min(2*cap(r.bufs[i]), chunk), 4<<10, len(p)))
 		}
+		r.bufs[i] = append(r.bufs[i], p...)
+		r.spill(i)
 	}
 }

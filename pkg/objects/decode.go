@@ -2,11 +2,14 @@ package objects
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Fields says which parts of a JSON document to keep: a projection. A nil
@@ -19,6 +22,10 @@ type Fields struct {
 	Any *Fields
 	// folded: Any is already merged into every Children entry (Compile).
 	folded bool
+	// keys and kids are Children as lists, when compiled and few: comparing
+	// a handful of keys is cheaper than hashing one.
+	keys []string
+	kids []*Fields
 }
 
 // Compile returns f with Any folded into the named children, all the way
@@ -47,6 +54,12 @@ func compile(f *Fields, done map[*Fields]*Fields) *Fields {
 			}
 			out.Children[k] = compile(c, done)
 		}
+		if len(out.Children) <= 16 {
+			for k, c := range out.Children {
+				out.keys = append(out.keys, k)
+				out.kids = append(out.kids, c)
+			}
+		}
 	}
 	return out
 }
@@ -72,20 +85,30 @@ func (f *Fields) AnyChild() *Fields {
 	return f.Any
 }
 
-func (f *Fields) lookup(key []byte) *Fields {
+// lookup returns the Fields for key and, when it is one of f's keys, that
+// key as a string: decoding uses it rather than making another.
+func (f *Fields) lookup(key []byte) (*Fields, string) {
 	if f.All {
-		return f
+		return f, ""
+	}
+	if f.keys != nil {
+		for i, k := range f.keys {
+			if k == string(key) {
+				return f.kids[i], k
+			}
+		}
+		return f.Any, ""
 	}
 	c := f.Children[string(key)] // no allocation: compiler-recognised conversion
 	switch {
 	case f.folded && c != nil:
-		return c
+		return c, ""
 	case c == nil:
-		return f.Any
+		return f.Any, ""
 	case f.Any == nil:
-		return c
+		return c, ""
 	}
-	return merge(c, f.Any)
+	return merge(c, f.Any), ""
 }
 
 // merge combines two projections; Compile does it once per key, so that
@@ -175,11 +198,15 @@ func Head(data []byte) (apiVersion, kind string, err error) {
 			}
 			continue
 		}
-		v, err := d.str()
+		raw, escaped, err := d.rawString()
 		if err != nil {
 			return "", "", err
 		}
-		*dst = v.(string)
+		if escaped {
+			*dst = d.unescape(raw)
+		} else {
+			*dst = string(raw)
+		}
 		found++
 	}
 	return apiVersion, kind, nil
@@ -188,12 +215,22 @@ func Head(data []byte) (apiVersion, kind string, err error) {
 // A Decoder decodes document after document as DecodeProjected does, sharing
 // its interned strings between them: objects read one at a time repeat their
 // condition types, kinds and controller names as much as a LIST page does.
-type Decoder struct{ intern map[string]string }
+type Decoder struct {
+	intern map[string]string
+	stack  []any    // list elements being decoded
+	boxes  []string // see decoder.box
+	// Borrow makes string values (not keys) that need no unescaping point
+	// into the data decoded rather than copies of it: no allocation, no
+	// lookup. They are valid only as long as the data is left unchanged, so
+	// only for a caller that drops the object, and whatever holds its
+	// values, before it reuses the data.
+	Borrow bool
+}
 
 // Decode is DecodeProjected.
 func (dd *Decoder) Decode(data []byte, f *Fields) (any, error) {
-	d := decoder{data: data, intern: dd.intern}
-	defer func() { dd.intern = d.intern }()
+	d := decoder{data: data, intern: dd.intern, borrow: dd.Borrow, stack: dd.stack, boxes: dd.boxes}
+	defer func() { dd.intern, dd.stack, dd.boxes = d.intern, d.stack, d.boxes }()
 	d.ws()
 	v, err := d.value(f)
 	if err != nil {
@@ -211,6 +248,9 @@ type decoder struct {
 	i      int
 	buf    []byte
 	intern map[string]string
+	borrow bool
+	stack  []any
+	boxes  []string
 }
 
 // str interns short strings: condition types and statuses, groups, kinds and
@@ -310,11 +350,11 @@ func (d *decoder) object(f *Fields) (any, error) {
 		d.ws()
 		var child *Fields
 		var key string
-		if escaped || !utf8.Valid(raw) {
+		if escaped {
 			key = d.unescape(raw)
-			child = f.lookup([]byte(key))
+			child, _ = f.lookup([]byte(key))
 		} else {
-			child = f.lookup(raw)
+			child, key = f.lookup(raw)
 		}
 		if child == nil {
 			if err := d.skip(); err != nil {
@@ -348,19 +388,25 @@ func (d *decoder) object(f *Fields) (any, error) {
 
 func (d *decoder) array(f *Fields) (any, error) {
 	d.i++ // [
-	list := []any{}
 	d.ws()
 	if d.i < len(d.data) && d.data[d.i] == ']' {
 		d.i++
-		return list, nil
+		return []any{}, nil
 	}
+	// Elements gather on a stack shared with nested lists, and the list is
+	// made once at its size rather than grown.
+	base := len(d.stack)
+	defer func() {
+		clear(d.stack[base:])
+		d.stack = d.stack[:base]
+	}()
 	for {
 		d.ws()
 		v, err := d.value(f)
 		if err != nil {
 			return nil, err
 		}
-		list = append(list, v)
+		d.stack = append(d.stack, v)
 		d.ws()
 		if d.i >= len(d.data) {
 			return nil, errEOF
@@ -370,7 +416,7 @@ func (d *decoder) array(f *Fields) (any, error) {
 			d.i++
 		case ']':
 			d.i++
-			return list, nil
+			return append([]any(nil), d.stack[base:]...), nil
 		default:
 			return nil, d.errorf("expected ',' or ']'")
 		}
@@ -378,61 +424,125 @@ func (d *decoder) array(f *Fields) (any, error) {
 }
 
 // rawString returns the bytes between the quotes and whether they hold an
-// escape.
+// escape or a byte that is not ASCII (and so may not be valid UTF-8).
 func (d *decoder) rawString() ([]byte, bool, error) {
 	d.i++ // "
 	start := d.i
 	escaped := false
-	for {
-		// Jump from escape to escape to the closing quote: strings are most
-		// of what is skipped.
-		rest := d.data[d.i:]
-		q := bytes.IndexByte(rest, '"')
-		if q < 0 {
-			return nil, false, errEOF
+	var or byte
+	data := d.data
+	// One pass, byte by byte: strings in Kubernetes objects are short, and
+	// for them a loop beats searching for the quote and then the backslash.
+	seg := d.i // where the current run of plain bytes began
+	for i := d.i; i < len(data); {
+		// Eight bytes at a time while none is special.
+		for i+8 <= len(data) {
+			x := binary.LittleEndian.Uint64(data[i:])
+			m := specialBytes(x)
+			if m == 0 {
+				or |= byte(x>>56 | x>>48 | x>>40 | x>>32 | x>>24 | x>>16 | x>>8 | x)
+				i += 8
+				continue
+			}
+			n := bits.TrailingZeros64(m) / 8
+			for _, c := range data[i : i+n] {
+				or |= c
+			}
+			i += n
+			break
 		}
-		seg := rest[:q]
-		if bs := bytes.IndexByte(seg, '\\'); bs >= 0 {
-			if err := d.plain(seg[:bs]); err != nil {
-				return nil, false, err
-			}
-			escaped = true
-			d.i += bs + 2
-			if d.i > len(d.data) {
-				return nil, false, errEOF
-			}
+		if i >= len(data) {
+			break
+		}
+		c := data[i]
+		if !stringSpecial[c] {
+			or |= c
+			i++
 			continue
 		}
-		if err := d.plain(seg); err != nil {
-			return nil, false, err
+		switch {
+		case c == '"':
+			d.i = i + 1
+			return data[start:i], escaped || or >= utf8.RuneSelf, nil
+		case c == '\\':
+			escaped = true
+			i += 2
+			seg = i
+		default:
+			if bytes.IndexByte(data[i:], '"') < 0 {
+				return nil, false, errEOF // the string never ends
+			}
+			d.i = seg
+			return nil, false, d.errorf("control character in string")
 		}
-		d.i += q
-		s := d.data[start:d.i]
-		d.i++
-		return s, escaped, nil
 	}
+	return nil, false, errEOF
 }
 
-// plain refuses control characters, which JSON does not allow in strings.
-func (d *decoder) plain(seg []byte) error {
-	for _, c := range seg {
-		if c < 0x20 {
-			return d.errorf("control character in string")
-		}
-	}
-	return nil
+// specialBytes has the high bit set in (at least) the lowest byte of x that
+// is a quote, a backslash or a control character, if any (bytes above it
+// may be marked falsely), and is 0 when there is none.
+func specialBytes(x uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q := x ^ ('"' * lo)
+	b := x ^ ('\\' * lo)
+	return ((x - 0x20*lo) | (q - lo) | (b - lo)) & ^x & hi
 }
+
+// quoteOrBackslash is specialBytes for the quote and the backslash only.
+func quoteOrBackslash(x uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q := x ^ ('"' * lo)
+	b := x ^ ('\\' * lo)
+	return ((q - lo) | (b - lo)) & ^x & hi
+}
+
+// stringSpecial marks the bytes that end a run of plain bytes in a string:
+// the quote, the backslash and the control characters JSON refuses.
+var stringSpecial = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
 
 func (d *decoder) str() (any, error) {
 	raw, escaped, err := d.rawString()
 	if err != nil {
 		return nil, err
 	}
-	if !escaped && utf8.Valid(raw) {
-		return d.internString(raw), nil
+	if !escaped {
+		if d.borrow && len(raw) > 0 {
+			return d.box(unsafe.String(&raw[0], len(raw))), nil
+		}
+		return d.box(d.internString(raw)), nil
 	}
-	return d.unescape(raw), nil
+	return d.box(d.unescape(raw)), nil
 }
+
+// box returns s as an interface value whose string header lives in a block
+// shared with the strings decoded before it, rather than in an allocation of
+// its own as converting a string to an interface makes: strings are most of
+// a decoded object's values, and these allocations most of its cost.
+func (d *decoder) box(s string) any {
+	if len(d.boxes) == cap(d.boxes) {
+		d.boxes = make([]string, 0, 256)
+	}
+	d.boxes = append(d.boxes, s)
+	var v any
+	e := (*eface)(unsafe.Pointer(&v))
+	e.typ, e.data = stringType, unsafe.Pointer(&d.boxes[len(d.boxes)-1])
+	return v
+}
+
+// eface is the layout of an interface value with no methods (runtime.eface).
+type eface struct{ typ, data unsafe.Pointer }
+
+var stringType = func() unsafe.Pointer {
+	var v any = ""
+	return (*eface)(unsafe.Pointer(&v)).typ
+}()
 
 // unescape decodes a JSON string body exactly as encoding/json does,
 // including U+FFFD for invalid UTF-8 and for unpaired surrogates.

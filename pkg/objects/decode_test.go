@@ -1,7 +1,9 @@
 package objects
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -11,6 +13,7 @@ func FuzzDecodeProjected(f *testing.F) {
 	for _, s := range []string{
 		`{"a":"\ud800x","b":"\ud83d\ude80","c":"\u00e9\n\t\"\\\/","d":1.0,"e":1e3,"f":-0,"g":12345678901234567890,"h":[],"i":{},"j":null,"k":true}`,
 		`[1, 2.5, "x", {"y": [null, false]}]`, `"\xff"`, `{"a":{"a":{"a":[[[]]]}}}`, `  -1.5e-7 `, `{"dup":1,"dup":2}`,
+		`{"é":"ü","\u00e9x":"\xffa","\xc3":"\xc3\xa9"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -27,7 +30,42 @@ func FuzzDecodeProjected(f *testing.F) {
 		if !reflect.DeepEqual(want, got) {
 			t.Fatalf("%q:\nclient-go: %#v\nours:      %#v", data, want, got)
 		}
+		borrowing := Decoder{Borrow: true}
+		if got, err = borrowing.Decode(data, all); err != nil || !reflect.DeepEqual(want, got) {
+			t.Fatalf("%q: borrowing strings:\nclient-go: %#v\nours:      %#v (%v)", data, want, got, err)
+		}
 	})
+}
+
+// A compiled projection picks the same keys whether it keeps its children
+// as lists (few) or in a map (many), escaped and non-ASCII keys included.
+func TestCompiledProjectionPicksKeys(t *testing.T) {
+	data := []byte(`{"a":1,"é":2,"\u00e9":3,"k7":{"x":1,"y":2},"b":"\u00fc","zz":[{"x":1,"q":2}]}`)
+	for _, extra := range []int{0, 30} {
+		f := &Fields{}
+		for _, k := range []string{"a", "é", "b"} {
+			f.Child(k).All = true
+		}
+		f.Child("k7").Child("x").All = true
+		f.Child("zz").Child("q").All = true
+		for i := range extra {
+			f.Child(fmt.Sprintf("absent-%d", i)).All = true
+		}
+		c := f.Compile()
+		if (c.keys != nil) != (extra == 0) {
+			t.Fatalf("%d children: lists %v", len(c.Children), c.keys)
+		}
+		got, err := DecodeProjected(data, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// "é" twice: the escaped spelling comes later and wins, as in
+		// client-go's decoding.
+		want := map[string]any{"a": int64(1), "é": int64(3), "b": "ü", "k7": map[string]any{"x": int64(1)}, "zz": []any{map[string]any{"q": int64(2)}}}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%d children: got %#v", len(c.Children), got)
+		}
+	}
 }
 
 func TestProjectionSkipsWhatIsNotSelected(t *testing.T) {
@@ -41,5 +79,58 @@ func TestProjectionSkipsWhatIsNotSelected(t *testing.T) {
 	want := map[string]any{"keep": map[string]any{"a": int64(1)}, "list": []any{map[string]any{"x": int64(1)}, map[string]any{}}}
 	if !reflect.DeepEqual(v, want) {
 		t.Errorf("got %#v", v)
+	}
+}
+
+// rawString reads eight bytes at a time: wherever the quote, a backslash, a
+// control character or a non-ASCII byte falls, it ends, unescapes, refuses
+// or flags the string as a byte-by-byte reading does.
+func TestRawStringAtEveryOffset(t *testing.T) {
+	for _, special := range []string{`"`, `\"`, `\\`, `\n`, "\x01", "\x1f", "é", "\xff", " ", "~"} {
+		for n := range 20 {
+			body := strings.Repeat("a", n) + special + strings.Repeat("b", 20-n)
+			for _, data := range []string{`"` + body + `"`, `"` + body + `"` + ` {"x": 1}`, `"` + body} {
+				d := decoder{data: []byte(data)}
+				raw, flagged, err := d.rawString()
+				// Byte by byte: the reference.
+				var wantRaw string
+				var wantFlag bool
+				var wantErr string
+				for i := 1; ; i++ {
+					if i >= len(data) {
+						wantErr = errEOF.Error()
+						break
+					}
+					c := data[i]
+					if c == '"' {
+						wantRaw = data[1:i]
+						break
+					}
+					if c == '\\' {
+						wantFlag = true
+						i++
+						continue
+					}
+					if c < 0x20 {
+						if strings.IndexByte(data[i:], '"') < 0 {
+							wantErr = errEOF.Error()
+						} else {
+							wantErr = "control character in string"
+						}
+						break
+					}
+					if c >= 0x80 {
+						wantFlag = true
+					}
+				}
+				gotErr := ""
+				if err != nil {
+					gotErr = err.Error()
+				}
+				if !strings.Contains(gotErr, wantErr) || (wantErr == "") != (err == nil) || string(raw) != wantRaw || (err == nil && flagged != wantFlag) {
+					t.Errorf("%q: got %q, %v, %v; want %q, %v, %q", data, raw, flagged, err, wantRaw, wantFlag, wantErr)
+				}
+			}
+		}
 	}
 }

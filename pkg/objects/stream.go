@@ -3,11 +3,13 @@ package objects
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,7 +24,7 @@ import (
 // are cut from the file as they are read, so that a 50 MB `kubectl get -o
 // json` dump costs one object's memory, not the dump's decoded size.
 func Stream(paths []string, fn func(raw []byte) error) error {
-	files, err := expand(paths)
+	files, err := Files(paths)
 	if err != nil {
 		return err
 	}
@@ -40,7 +42,8 @@ func Stream(paths []string, fn func(raw []byte) error) error {
 	return nil
 }
 
-func expand(paths []string) ([]string, error) {
+// Files lists the files Stream reads for paths, in the order it reads them.
+func Files(paths []string) ([]string, error) {
 	var files []string
 	for _, p := range paths {
 		st, err := os.Stat(p)
@@ -144,7 +147,13 @@ func isList(head any) bool {
 // (this path decodes the list whole; the scanner streams top-level lists
 // without it), anything else not at all.
 func emit(js []byte, fn func(raw []byte) error) error {
-	if !bytes.Contains(js, []byte(`"items"`)) {
+	return emitHinted(js, bytes.Contains(js, []byte(`"items"`)), fn)
+}
+
+// emitHinted is emit for a value known not to be a list unless mayBeList
+// (it holds the string "items").
+func emitHinted(js []byte, mayBeList bool, fn func(raw []byte) error) error {
+	if !mayBeList {
 		// Not a list (whatever else it is, the receiver decodes it): the
 		// common case, decided without decoding anything.
 		if t := bytes.TrimLeft(js, " \t\r\n"); len(t) == 0 || t[0] != '{' {
@@ -185,6 +194,9 @@ func emit(js []byte, fn func(raw []byte) error) error {
 type scanner struct {
 	r   *bufio.Reader
 	buf []byte // the value being cut
+	// items: the value cut may hold the string "items" (it surely does not
+	// when false), so may be a list.
+	items bool
 }
 
 func (s *scanner) byte() (byte, error) {
@@ -213,6 +225,7 @@ func (s *scanner) next() (byte, error) {
 // value cuts the value that starts with c (already read) into s.buf.
 func (s *scanner) value(c byte) ([]byte, error) {
 	s.buf = append(s.buf[:0], c)
+	s.items = false
 	switch c {
 	case '{', '[':
 		depth, inString := 1, false
@@ -225,16 +238,24 @@ func (s *scanner) value(c byte) ([]byte, error) {
 			n := 0
 			for n < len(chunk) && depth > 0 {
 				if inString {
-					// Strings are most of an object: jump to the next quote
-					// or backslash rather than looking at every byte.
-					rest := chunk[n:]
-					q := bytes.IndexByte(rest, '"')
-					upto := rest
-					if q >= 0 {
-						upto = rest[:q]
+					// Strings are most of an object: eight bytes at a
+					// time, then byte by byte, to the next quote or
+					// backslash.
+					for n+8 <= len(chunk) {
+						if m := quoteOrBackslash(binary.LittleEndian.Uint64(chunk[n:])); m != 0 {
+							n += bits.TrailingZeros64(m) / 8
+							break
+						}
+						n += 8
 					}
-					if bs := bytes.IndexByte(upto, '\\'); bs >= 0 {
-						n += bs + 1
+					for n < len(chunk) && chunk[n] != '"' && chunk[n] != '\\' {
+						n++
+					}
+					if n == len(chunk) {
+						continue
+					}
+					if chunk[n] == '\\' {
+						n++
 						if n == len(chunk) {
 							// The escaped byte is in the next chunk: take
 							// this one without the backslash and re-read.
@@ -244,11 +265,7 @@ func (s *scanner) value(c byte) ([]byte, error) {
 						n++
 						continue
 					}
-					if q < 0 {
-						n = len(chunk)
-						continue
-					}
-					n += q + 1
+					n++
 					inString = false
 					continue
 				}
@@ -257,6 +274,9 @@ func (s *scanner) value(c byte) ([]byte, error) {
 				switch b {
 				case '"':
 					inString = true
+					if len(chunk)-n < 6 || string(chunk[n:n+6]) == `items"` {
+						s.items = true // or the string goes on in the next chunk
+					}
 				case '{', '[':
 					depth++
 				case '}', ']':
@@ -339,7 +359,7 @@ func (s *scanner) stream(fn func(raw []byte) error) error {
 		}
 		switch c {
 		case '[':
-			err = s.elements(func(raw []byte) error { return emit(raw, fn) })
+			err = s.elements(func(raw []byte) error { return emitHinted(raw, s.items, fn) })
 		case '{':
 			err = s.object(fn)
 		default:
@@ -427,7 +447,7 @@ func (s *scanner) object(fn func(raw []byte) error) error {
 		}
 		if key == "items" && c == '[' {
 			streamed = true
-			if err := s.elements(func(raw []byte) error { return emit(raw, fn) }); err != nil {
+			if err := s.elements(func(raw []byte) error { return emitHinted(raw, s.items, fn) }); err != nil {
 				return err
 			}
 		} else {

@@ -30,6 +30,8 @@ func TestStreamReadsEveryShape(t *testing.T) {
 		{"typed list, kind first", `{"kind":"HTTPRouteList","items":[{"apiVersion":"v1","kind":"B","n":2,"f":1.5}]}`, []Object{b}},
 		{"list inside a list", `{"kind":"List","items":[{"kind":"List","items":[{"apiVersion":"v1","kind":"B","n":2,"f":1.5}]},{"apiVersion":"v1","kind":"A","metadata":{"name":"a"}}]}`, []Object{b, a}},
 		{"empty list", `{"kind":"List","items":[]}`, nil},
+		{"list inside a top-level array", `[{"kind":"List","items":[{"apiVersion":"v1","kind":"B","n":2,"f":1.5}]}, {"apiVersion":"v1","kind":"A","metadata":{"name":"a"}}]`, []Object{b, a}},
+		{"the word items is not a list", `{"kind":"List","items":[{"apiVersion":"v1","kind":"A","metadata":{"name":"a"},"note":"items"}]}`, []Object{{"apiVersion": "v1", "kind": "A", "metadata": map[string]any{"name": "a"}, "note": "items"}}},
 		{"list whose items is not an array is an object", `{"kind":"List","items":null}`, []Object{{"kind": "List", "items": nil}}},
 		{"top-level array, non-objects skipped", `[{"apiVersion":"v1","kind":"A","metadata":{"name":"a"}}, 3, "x", null]`, []Object{a}},
 		{"a stream of values", "{\"apiVersion\":\"v1\",\"kind\":\"A\",\"metadata\":{\"name\":\"a\"}}\n\n 7 {\"apiVersion\":\"v1\",\"kind\":\"B\",\"n\":2,\"f\":1.5}\n", []Object{a, b}},
@@ -74,6 +76,18 @@ func TestStreamEscapesAcrossBufferBoundaries(t *testing.T) {
 		want := []Object{{"kind": "A", "v": strings.Repeat("x", pad) + `"}]\` + strings.Repeat("y", 10)}, {"kind": "B"}}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("pad %d: got %d objects, first value length %d", pad, len(got), len(got[0]["v"].(string)))
+		}
+	}
+}
+
+// A list inside a list is found wherever its "items" key falls, the reader's
+// buffer boundary included.
+func TestStreamNestedListAcrossBufferBoundaries(t *testing.T) {
+	for pad := 65500; pad < 65560; pad++ {
+		in := `{"kind":"List","items":[{"pad":"` + strings.Repeat("x", pad) + `","kind":"List","items":[{"kind":"B"}]},{"kind":"A"}]}`
+		got := collect(t, in)
+		if want := []Object{{"kind": "B"}, {"kind": "A"}}; !reflect.DeepEqual(got, want) {
+			t.Fatalf("pad %d: got %d objects: %.80v", pad, len(got), got)
 		}
 	}
 }
