@@ -110,26 +110,24 @@ func (s *store) unpack(g *group) ([]object, error) {
 			size[j][i], lens = int32(v), lens[k:]
 		}
 	}
-	// Each object's blob, family by family, laid out from the families'
-	// blocks: object j's family i follows objects 0..j-1's.
-	objs := make([]object, g.n)
-	total := 0
-	for j := range objs {
-		for i := range families {
-			total += int(size[j][i])
-		}
-	}
-	all := make([]byte, 0, total)
 	fams := make([][]byte, families)
-	start := int32(0)
-	for i := range families {
-		if g.ends[i] > start {
-			if fams[i], err = s.Unpack(nil, g.blob[start:g.ends[i]]); err != nil {
+	total, start := 0, int32(0)
+	for i, end := range g.ends {
+		if end < start || int(end) > len(g.blob) {
+			return nil, fmt.Errorf("corrupt group: family %d ends at %d of %d bytes", i, end, len(g.blob))
+		}
+		if end > start {
+			if fams[i], err = s.Unpack(nil, g.blob[start:end]); err != nil {
 				return nil, err
 			}
 		}
-		start = g.ends[i]
+		total += len(fams[i])
+		start = end
 	}
+	// Each object's blob, family by family, laid out from the families'
+	// blocks: object j's family i follows objects 0..j-1's.
+	objs := make([]object, g.n)
+	all := make([]byte, 0, total)
 	keys := strings.Split(g.keys[:len(g.keys)-1], "\n")
 	if len(keys) != g.n {
 		return nil, fmt.Errorf("corrupt group: %d keys for %d objects", len(keys), g.n)
@@ -139,7 +137,7 @@ func (s *store) unpack(g *group) ([]object, error) {
 		ends := make([]int32, families)
 		for i := range families {
 			n := size[j][i]
-			if int(n) > len(fams[i]) {
+			if n < 0 || int(n) > len(fams[i]) {
 				return nil, fmt.Errorf("corrupt group: family %d shorter than its lengths", i)
 			}
 			all = append(all, fams[i][:n]...)

@@ -151,3 +151,31 @@ func TestGroupsServeWhatTheObjectsRender(t *testing.T) {
 		t.Errorf("%d groups left after every object was deleted", len(st.groups))
 	}
 }
+
+// A group that cannot be read back (a bug, never a cluster state) ends the
+// watch with an error, after which the scope is read anew, instead of
+// panicking or serving a wrong body.
+func TestUnreadableGroupEndsTheWatch(t *testing.T) {
+	plan, _, err := spec.Load("t.yaml", []byte(testSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gvk := engine.GVK{Group: "example.com", Version: "v1", Kind: "Widget"}
+	st := newStore(engine.NewRenderer(plan.Kinds[0], gvk, nil), 0, 1, nil, "Widget")
+	b := st.begin()
+	for _, name := range []string{"w1", "w2", "w3"} {
+		st.add(b, widget("a", name, 1).Object)
+	}
+	st.commit(b, nil)
+	g := *st.groups[0]
+	g.blob = []byte("not s2")
+	st.groups[0] = &g
+	evs := events{{Type: "MODIFIED", Object: widget("a", "w2", 2).Object, ResourceVersion: "7"}}
+	rv, err := st.follow(&evs)
+	if err == nil || err == io.EOF {
+		t.Fatalf("follow over an unreadable group ended with %v, want an error", err)
+	}
+	if rv != "7" {
+		t.Errorf("last version seen %q, want 7", rv)
+	}
+}
