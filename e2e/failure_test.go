@@ -29,6 +29,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
@@ -64,14 +65,14 @@ func TestAPIServerUnreachable(t *testing.T) {
 
 	r := x.scrape(t, "X-Prometheus-Scrape-Timeout-Seconds", "5")
 	parseText(t, r.Body)
-	lines := sampleLines(r.Body)
+	lines := harness.SampleLines(r.Body)
 	var want []string
 	for _, k := range specKinds() {
 		// Nothing was discovered, so the version is the one the spec names.
 		want = append(want, upLine(k.Group, k.Kind, k.SpecVersion, "0"))
 	}
-	assertLines(t, "gateway_metrics_up", withPrefix(lines, "gateway_metrics_up"), want)
-	if n := len(withPrefix(lines, "gateway_metrics_scrape_duration_seconds")); n != len(want) {
+	assertLines(t, "gateway_metrics_up", harness.WithPrefix(lines, "gateway_metrics_up"), want)
+	if n := len(harness.WithPrefix(lines, "gateway_metrics_scrape_duration_seconds")); n != len(want) {
 		t.Errorf("gateway_metrics_scrape_duration_seconds: %d lines, want %d", n, len(want))
 	}
 	for _, l := range lines {
@@ -171,12 +172,12 @@ func TestAPIServerUnresponsive(t *testing.T) {
 	for i := range 2 { // the second scrape starts while the first discovery still hangs
 		r := x.scrape(t, "X-Prometheus-Scrape-Timeout-Seconds", "3")
 		parseText(t, r.Body)
-		lines := sampleLines(r.Body)
+		lines := harness.SampleLines(r.Body)
 		var want []string
 		for _, k := range specKinds() {
 			want = append(want, upLine(k.Group, k.Kind, k.SpecVersion, "0"))
 		}
-		assertLines(t, fmt.Sprintf("scrape %d: gateway_metrics_up", i), withPrefix(lines, "gateway_metrics_up"), want)
+		assertLines(t, fmt.Sprintf("scrape %d: gateway_metrics_up", i), harness.WithPrefix(lines, "gateway_metrics_up"), want)
 		for _, l := range lines {
 			if !strings.HasPrefix(l, "gateway_metrics_") {
 				t.Errorf("a kind family although nothing could be listed: %s", l)
@@ -257,13 +258,13 @@ func TestForbiddenKind(t *testing.T) {
 	for {
 		r := limited.scrape(t)
 		parseText(t, r.Body)
-		lines = sampleLines(r.Body)
-		if strings.Join(sorted(withPrefix(lines, "gateway_metrics_up")), "\n") == strings.Join(sorted(wantUp), "\n") || time.Now().After(deadline) {
+		lines = harness.SampleLines(r.Body)
+		if strings.Join(sorted(harness.WithPrefix(lines, "gateway_metrics_up")), "\n") == strings.Join(sorted(wantUp), "\n") || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	assertLines(t, "gateway_metrics_up (limited user)", withPrefix(lines, "gateway_metrics_up"), wantUp)
+	assertLines(t, "gateway_metrics_up (limited user)", harness.WithPrefix(lines, "gateway_metrics_up"), wantUp)
 	checkNoDuplicateSeries(t, lines)
 
 	// The missing permission is logged once, naming the resource, however
@@ -272,10 +273,10 @@ func TestForbiddenKind(t *testing.T) {
 		t.Errorf("want one log line naming httproutes.gateway.networking.k8s.io, got %q", got)
 	}
 	adminBody := admin.scrape(t).Body
-	adminLines := sampleLines(adminBody)
+	adminLines := harness.SampleLines(adminBody)
 	assertAllUp(t, adminLines)
 	for _, k := range defaultKinds {
-		got, want := withPrefix(lines, familyPrefix[k.Kind]), withPrefix(adminLines, familyPrefix[k.Kind])
+		got, want := harness.WithPrefix(lines, familyPrefix[k.Kind]), harness.WithPrefix(adminLines, familyPrefix[k.Kind])
 		if k.Kind == "HTTPRoute" {
 			if len(got) != 0 {
 				t.Errorf("HTTPRoute families although listing them is forbidden:\n%s", strings.Join(got, "\n"))
@@ -363,7 +364,7 @@ func waitBody(t *testing.T, x *exporter, what string, done func(lines []string) 
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(250 * time.Millisecond) {
 		r := x.scrape(t)
 		parseText(t, r.Body)
-		if lines = sampleLines(r.Body); done(lines) {
+		if lines = harness.SampleLines(r.Body); done(lines) {
 			return lines
 		}
 		if time.Now().After(deadline) {
@@ -398,7 +399,7 @@ func TestCRDInstalledLater(t *testing.T) {
 	for mode, x := range modes {
 		r := x.scrape(t)
 		parseText(t, r.Body)
-		if lines := sampleLines(r.Body); len(lines) != 0 {
+		if lines := harness.SampleLines(r.Body); len(lines) != 0 {
 			t.Errorf("%s mode, before the CRD: want no sample at all (no kind family, no gateway_metrics_up series), got:\n%s", mode, strings.Join(lines, "\n"))
 		}
 		// Discovery itself worked: the exporter is ready.
@@ -424,15 +425,15 @@ func TestCRDInstalledLater(t *testing.T) {
 	served := func(want []string) {
 		for mode, x := range modes {
 			lines := waitBody(t, x, mode+" mode serves the Widget", func(lines []string) bool {
-				return strings.Join(sorted(withPrefix(lines, "example_widget_")), "\n") == strings.Join(sorted(want), "\n")
+				return strings.Join(sorted(harness.WithPrefix(lines, "example_widget_")), "\n") == strings.Join(sorted(want), "\n")
 			})
-			assertLines(t, mode+" mode: gateway_metrics_up", withPrefix(lines, "gateway_metrics_up"), []string{upLine("example.com", "Widget", "v1", "1")})
-			assertLines(t, mode+" mode: Widget families", withPrefix(lines, "example_widget_"), want)
+			assertLines(t, mode+" mode: gateway_metrics_up", harness.WithPrefix(lines, "gateway_metrics_up"), []string{upLine("example.com", "Widget", "v1", "1")})
+			assertLines(t, mode+" mode: Widget families", harness.WithPrefix(lines, "example_widget_"), want)
 		}
 	}
 	want := install("3")
 	// In list mode the very next scrape has it.
-	assertLines(t, "list mode, next scrape after the CRD", withPrefix(sampleLines(modes["list"].scrape(t).Body), "example_widget_"), want)
+	assertLines(t, "list mode, next scrape after the CRD", harness.WithPrefix(harness.SampleLines(modes["list"].scrape(t).Body), "example_widget_"), want)
 	served(want)
 
 	// Deleting the CRD at runtime: the kind's families and its up series go
@@ -495,9 +496,9 @@ func TestConcurrentScrapesCoalesce(t *testing.T) {
 	applySamples(t, env, ns)
 	x := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns)
 	first := x.scrape(t)
-	assertAllUp(t, sampleLines(first.Body))
+	assertAllUp(t, harness.SampleLines(first.Body))
 	// Scrape durations differ from one collection to the next.
-	want := without(sampleLines(first.Body), "gateway_metrics_scrape_duration_seconds")
+	want := without(harness.SampleLines(first.Body), "gateway_metrics_scrape_duration_seconds")
 	before := listCounts(t, x)
 
 	const n = 10
@@ -532,7 +533,7 @@ func TestConcurrentScrapesCoalesce(t *testing.T) {
 			continue
 		}
 		parseText(t, r.body)
-		assertLines(t, fmt.Sprintf("scrape %d", i), without(sampleLines(r.body), "gateway_metrics_scrape_duration_seconds"), want)
+		assertLines(t, fmt.Sprintf("scrape %d", i), without(harness.SampleLines(r.body), "gateway_metrics_scrape_duration_seconds"), want)
 	}
 
 	after := listCounts(t, x)
@@ -565,8 +566,8 @@ func TestGzipAndOpenMetrics(t *testing.T) {
 		t.Errorf("Content-Type %q, want %q", ct, textType)
 	}
 	fams := parseText(t, plain.Body)
-	want := without(sampleLines(plain.Body), "gateway_metrics_scrape_duration_seconds")
-	assertAllUp(t, sampleLines(plain.Body))
+	want := without(harness.SampleLines(plain.Body), "gateway_metrics_scrape_duration_seconds")
+	assertAllUp(t, harness.SampleLines(plain.Body))
 
 	// gzip
 	gz := x.scrape(t, "Accept-Encoding", "gzip")
@@ -588,7 +589,7 @@ func TestGzipAndOpenMetrics(t *testing.T) {
 		t.Errorf("gzip body (%d bytes) not smaller than the text (%d bytes)", len(gz.Body), len(unzipped))
 	}
 	parseText(t, unzipped)
-	assertLines(t, "gzip body", without(sampleLines(unzipped), "gateway_metrics_scrape_duration_seconds"), want)
+	assertLines(t, "gzip body", without(harness.SampleLines(unzipped), "gateway_metrics_scrape_duration_seconds"), want)
 
 	// OpenMetrics
 	om := x.scrape(t, "Accept", "application/openmetrics-text;version=1.0.0")
@@ -602,8 +603,8 @@ func TestGzipAndOpenMetrics(t *testing.T) {
 	if bytes.Count(om.Body, []byte("# EOF")) != 1 {
 		t.Errorf("OpenMetrics body has %d # EOF lines", bytes.Count(om.Body, []byte("# EOF")))
 	}
-	assertLines(t, "OpenMetrics samples", without(sampleLines(om.Body), "gateway_metrics_scrape_duration_seconds"), want)
-	assertHealthLast(t, sampleLines(om.Body))
+	assertLines(t, "OpenMetrics samples", without(harness.SampleLines(om.Body), "gateway_metrics_scrape_duration_seconds"), want)
+	assertHealthLast(t, harness.SampleLines(om.Body))
 
 	// Every family keeps its spec type in OpenMetrics; the text format
 	// writes info as gauge (as KSM does, so Prometheus' text parser accepts it).
@@ -661,8 +662,8 @@ func TestGzipAndOpenMetrics(t *testing.T) {
 	// have their HELP and TYPE lines, as in KSM).
 	var withSamples []string
 	seen := map[string]bool{}
-	for _, l := range sampleLines(om.Body) {
-		if n := metricName(l); !seen[n] {
+	for _, l := range harness.SampleLines(om.Body) {
+		if n := harness.MetricName(l); !seen[n] {
 			seen[n] = true
 			withSamples = append(withSamples, n)
 		}
@@ -692,8 +693,8 @@ func TestResourcesQueryParam(t *testing.T) {
 	ns := nsFor(t)
 	applySamples(t, env, ns)
 	x := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns)
-	all := sampleLines(x.scrape(t).Body)
-	gateways := withPrefix(all, "gatewayapi_gateway_")
+	all := harness.SampleLines(x.scrape(t).Body)
+	gateways := harness.WithPrefix(all, "gatewayapi_gateway_")
 	if len(gateways) == 0 {
 		t.Fatal("no gatewayapi_gateway_ lines without a filter")
 	}
@@ -709,9 +710,9 @@ func TestResourcesQueryParam(t *testing.T) {
 			t.Fatalf("status %d", r.Status)
 		}
 		parseText(t, r.Body)
-		assertAllUp(t, sampleLines(r.Body)) // the health families are never filtered
+		assertAllUp(t, harness.SampleLines(r.Body)) // the health families are never filtered
 	}
-	incLines, excLines := health(sampleLines(inc.Body)), health(sampleLines(exc.Body))
+	incLines, excLines := health(harness.SampleLines(inc.Body)), health(harness.SampleLines(exc.Body))
 	for _, l := range incLines {
 		if !strings.HasPrefix(l, "gatewayapi_gateway_") {
 			t.Errorf("?resources=gateways serves %s", l)

@@ -108,27 +108,9 @@ func parseText(t *testing.T, body []byte) map[string]*dto.MetricFamily {
 	return fams
 }
 
-// sampleLines returns the sample lines of a body (no comments, no blank lines).
-func sampleLines(body []byte) []string {
-	var out []string
-	for _, l := range strings.Split(string(body), "\n") {
-		if l != "" && !strings.HasPrefix(l, "#") {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 // seriesOf is a sample line without its value.
 func seriesOf(line string) string {
 	if i := strings.LastIndexByte(line, ' '); i >= 0 {
-		return line[:i]
-	}
-	return line
-}
-
-func metricName(line string) string {
-	if i := strings.IndexAny(line, "{ "); i >= 0 {
 		return line[:i]
 	}
 	return line
@@ -147,22 +129,11 @@ func checkNoDuplicateSeries(t *testing.T, lines []string) {
 	}
 }
 
-// withPrefix keeps the lines whose metric name starts with prefix.
-func withPrefix(lines []string, prefix string) []string {
-	var out []string
-	for _, l := range lines {
-		if strings.HasPrefix(metricName(l), prefix) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 // named keeps the lines of the metric called name.
 func named(lines []string, name string) []string {
 	var out []string
 	for _, l := range lines {
-		if metricName(l) == name {
+		if harness.MetricName(l) == name {
 			out = append(out, l)
 		}
 	}
@@ -175,7 +146,7 @@ func without(lines []string, names ...string) []string {
 	for _, l := range lines {
 		drop := false
 		for _, n := range names {
-			if metricName(l) == n {
+			if harness.MetricName(l) == n {
 				drop = true
 			}
 		}
@@ -313,7 +284,7 @@ func assertAllUp(t *testing.T, lines []string) {
 	for _, k := range defaultKinds {
 		want = append(want, upLine(k.Group, k.Kind, k.ReadVersion, "1"))
 	}
-	assertLines(t, "gateway_metrics_up", withPrefix(lines, "gateway_metrics_up"), want)
+	assertLines(t, "gateway_metrics_up", harness.WithPrefix(lines, "gateway_metrics_up"), want)
 	dur := health(lines, "gateway_metrics_scrape_duration_seconds")
 	if len(dur) != len(defaultKinds) {
 		t.Errorf("gateway_metrics_scrape_duration_seconds has %d samples, want %d", len(dur), len(defaultKinds))
@@ -440,7 +411,7 @@ func runKindCase(t *testing.T, c kindCase) (lines []string, x *exporter) {
 	x = startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns)
 	r := x.scrape(t)
 	parseText(t, r.Body)
-	lines = sampleLines(r.Body)
+	lines = harness.SampleLines(r.Body)
 	checkNoDuplicateSeries(t, lines)
 	assertAllUp(t, lines)
 	assertHealthLast(t, lines)
@@ -450,11 +421,11 @@ func runKindCase(t *testing.T, c kindCase) (lines []string, x *exporter) {
 	// for every kind; a case here compares them only if it lists one.
 	fresh := false
 	for _, l := range c.Want {
-		fresh = fresh || isFreshness(metricName(l))
+		fresh = fresh || isFreshness(harness.MetricName(l))
 	}
 	var got []string
-	for _, l := range withPrefix(lines, c.Prefix) {
-		if !fresh && isFreshness(metricName(l)) {
+	for _, l := range harness.WithPrefix(lines, c.Prefix) {
+		if !fresh && isFreshness(harness.MetricName(l)) {
 			continue
 		}
 		// Cluster-scoped kinds are not limited by --namespaces: keep only

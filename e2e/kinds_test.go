@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 )
 
@@ -122,7 +123,7 @@ func TestHTTPRoute(t *testing.T) {
 		t.Errorf("gatewayapi_httproute_status_parent_info has %d lines, want 3", n)
 	}
 	tel := x.get(t, x.TelemetryURL+"/metrics")
-	for _, l := range sampleLines(tel.Body) {
+	for _, l := range harness.SampleLines(tel.Body) {
 		if strings.HasPrefix(l, `gateway_metrics_duplicate_series_dropped_total{kind="HTTPRoute"}`) {
 			t.Errorf("the exporter dropped duplicate HTTPRoute series: %s", l)
 		}

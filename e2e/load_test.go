@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/fixture"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 )
 
@@ -75,7 +76,7 @@ func TestSlowAPIServer(t *testing.T) {
 	})
 	x := startExporter(t, "--kubeconfig="+writeKubeconfig(t, url), "--namespaces="+ns)
 	r := x.scrape(t, "X-Prometheus-Scrape-Timeout-Seconds", "2")
-	lines := sampleLines(r.Body)
+	lines := harness.SampleLines(r.Body)
 	parseText(t, r.Body)
 	for _, k := range defaultKinds {
 		want := "1"
@@ -86,10 +87,10 @@ func TestSlowAPIServer(t *testing.T) {
 			t.Errorf("want %s", upLine(k.Group, k.Kind, k.ReadVersion, want))
 		}
 	}
-	if len(withPrefix(lines, "gatewayapi_httproute_")) != 0 {
+	if len(harness.WithPrefix(lines, "gatewayapi_httproute_")) != 0 {
 		t.Errorf("the unfinished kind must not be served half-listed")
 	}
-	if len(withPrefix(lines, "gatewayapi_gateway_")) == 0 {
+	if len(harness.WithPrefix(lines, "gatewayapi_gateway_")) == 0 {
 		t.Errorf("the other kinds must be complete")
 	}
 }
@@ -117,7 +118,7 @@ func TestAPIServerSlowerThanScrapeTimeout(t *testing.T) {
 	gBefore, _ := stats()
 	for i := range 3 {
 		r := x.scrape(t, "X-Prometheus-Scrape-Timeout-Seconds", "1")
-		lines := sampleLines(r.Body)
+		lines := harness.SampleLines(r.Body)
 		parseText(t, r.Body)
 		// Every kind down: at the versions discovery found, or, when even
 		// discovery did not finish within the second (a busy machine), every
@@ -130,10 +131,10 @@ func TestAPIServerSlowerThanScrapeTimeout(t *testing.T) {
 			undiscovered = append(undiscovered, upLine(k.Group, k.Kind, k.SpecVersion, "0"))
 		}
 		want := discovered
-		if up := withPrefix(lines, "gateway_metrics_up"); len(up) == len(undiscovered) {
+		if up := harness.WithPrefix(lines, "gateway_metrics_up"); len(up) == len(undiscovered) {
 			want = undiscovered
 		}
-		assertLines(t, fmt.Sprintf("scrape %d: gateway_metrics_up", i), withPrefix(lines, "gateway_metrics_up"), want)
+		assertLines(t, fmt.Sprintf("scrape %d: gateway_metrics_up", i), harness.WithPrefix(lines, "gateway_metrics_up"), want)
 		for _, l := range lines {
 			if !strings.HasPrefix(l, "gateway_metrics_") {
 				t.Errorf("scrape %d: a kind family although no LIST finished: %s", i, l)

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
@@ -68,9 +69,9 @@ func TestEveryModeServesTheSameBody(t *testing.T) {
 	}
 	lines := waitIdentical(t, "initial state", xs, "list")
 	for _, x := range xs {
-		assertAllUp(t, sampleLines(x.scrape(t).Body))
+		assertAllUp(t, harness.SampleLines(x.scrape(t).Body))
 	}
-	if n := len(withPrefix(lines, "gatewayapi_")); n < 100 {
+	if n := len(harness.WithPrefix(lines, "gatewayapi_")); n < 100 {
 		t.Fatalf("only %d kind lines: the samples did not load", n)
 	}
 
@@ -101,7 +102,7 @@ func TestEveryModeServesTheSameBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := waitIdentical(t, "after an update and a delete", xs, "list")
-	if len(withPrefix(after, "gatewayapi_httproute_")) != 0 {
+	if len(harness.WithPrefix(after, "gatewayapi_httproute_")) != 0 {
 		t.Errorf("the deleted route still has lines")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 )
 
@@ -53,7 +54,7 @@ func TestNamespaceSelection(t *testing.T) {
 	for _, ns := range all {
 		x := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns)
 		body := x.scrape(t).Body
-		assertAllUp(t, sampleLines(body))
+		assertAllUp(t, harness.SampleLines(body))
 		o := ours(kindLines(body), all)
 		whole[ns] = o[ns]
 		for _, other := range all {
@@ -83,9 +84,9 @@ func TestNamespaceSelection(t *testing.T) {
 				// kind to be up (a liveness bound, not a pass criterion).
 				for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 					body := x.scrape(t).Body
-					raw, lines = sampleLines(body), kindLines(body)
+					raw, lines = harness.SampleLines(body), kindLines(body)
 					got = ours(lines, all)
-					ups := withPrefix(lines, "gateway_metrics_up")
+					ups := harness.WithPrefix(lines, "gateway_metrics_up")
 					allUp := len(ups) == len(defaultKinds) && !slices.ContainsFunc(ups, func(l string) bool { return strings.HasSuffix(l, " 0") })
 					if allUp || time.Now().After(deadline) {
 						break

@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/policies"
 )
@@ -318,7 +319,7 @@ func scrapeUntil(t *testing.T, x *exporter, done func(lines []string) bool) []st
 	for {
 		r := x.scrape(t)
 		parseText(t, r.Body)
-		lines := sampleLines(r.Body)
+		lines := harness.SampleLines(r.Body)
 		if done(lines) || time.Now().After(deadline) {
 			return lines
 		}
@@ -441,20 +442,20 @@ func runDiscoveredPolicies(t *testing.T, mode string) {
 	}
 	lines := scrapeUntil(t, x, func(lines []string) bool { return hasAll(lines, wantUp...) })
 	assertLines(t, "start-up: gateway_metrics_up of the discovered kinds", discoveredUp(lines), wantUp)
-	assertLines(t, "start-up: gatewayapi_policy_*", withPrefix(lines, "gatewayapi_policy_"), expand(t, ns, objs, nil, want))
+	assertLines(t, "start-up: gatewayapi_policy_*", harness.WithPrefix(lines, "gatewayapi_policy_"), expand(t, ns, objs, nil, want))
 	checkNoDuplicateSeries(t, lines)
 	// BackendTLSPolicy is declared in metrics-spec: its own families only.
 	btls := `gatewayapi_backendtlspolicy_status_ancestors_conditions{ancestor_group="gateway.networking.k8s.io",ancestor_kind="Gateway",ancestor_name="eg",ancestor_namespace="${NS}",controller_name="gateway.envoyproxy.io/gatewayclass-controller",customresource_group="gateway.networking.k8s.io",customresource_kind="BackendTLSPolicy",customresource_version="v1",name="btls",namespace="${NS}",type="Accepted"} 1`
 	if !hasAll(lines, expand(t, ns, nil, nil, []string{btls})...) {
 		t.Errorf("BackendTLSPolicy lost its declared families; want %s", btls)
 	}
-	for _, l := range withPrefix(lines, "gatewayapi_policy_") {
+	for _, l := range harness.WithPrefix(lines, "gatewayapi_policy_") {
 		if strings.Contains(l, `policy_kind="BackendTLSPolicy"`) {
 			t.Errorf("BackendTLSPolicy is declared, yet discovered: %s", l)
 		}
 	}
 	for _, l := range lines {
-		if metricName(l) == "gatewayapi_policy_ancestor_condition" && strings.Contains(l, `policy_group="gateway.envoyproxy.io"`) {
+		if harness.MetricName(l) == "gatewayapi_policy_ancestor_condition" && strings.Contains(l, `policy_group="gateway.envoyproxy.io"`) {
 			t.Logf("an Envoy Gateway user sees: %s", l)
 		}
 	}
@@ -515,7 +516,7 @@ func runDiscoveredPolicies(t *testing.T, mode string) {
 	quotaUp := upLine("policies.example.test", "QuotaPolicy", "v1alpha1", "1")
 	lines = scrapeUntil(t, x, func(lines []string) bool { return hasAll(lines, append(wantQuota, quotaUp)...) })
 	assertLines(t, "after installing QuotaPolicy: gateway_metrics_up", discoveredUp(lines), append(wantUp, quotaUp))
-	assertLines(t, "after installing QuotaPolicy: gatewayapi_policy_*", withPrefix(lines, "gatewayapi_policy_"),
+	assertLines(t, "after installing QuotaPolicy: gatewayapi_policy_*", harness.WithPrefix(lines, "gatewayapi_policy_"),
 		append(expand(t, ns, objs, nil, want), wantQuota...))
 
 	// Its CRD deleted: the kind and its series go, the others stay.
@@ -524,7 +525,7 @@ func runDiscoveredPolicies(t *testing.T, mode string) {
 		return !strings.Contains(strings.Join(lines, "\n"), `QuotaPolicy`)
 	})
 	assertLines(t, "after deleting QuotaPolicy: gateway_metrics_up", discoveredUp(lines), wantUp)
-	assertLines(t, "after deleting QuotaPolicy: gatewayapi_policy_*", withPrefix(lines, "gatewayapi_policy_"), expand(t, ns, objs, nil, want))
+	assertLines(t, "after deleting QuotaPolicy: gatewayapi_policy_*", harness.WithPrefix(lines, "gatewayapi_policy_"), expand(t, ns, objs, nil, want))
 }
 
 // With --discover-policies=false the exporter serves the spec's kinds only.
@@ -548,13 +549,13 @@ func TestDiscoverPoliciesOff(t *testing.T) {
 	if s := string(r.Body); strings.Contains(s, "gatewayapi_policy_") || strings.Contains(s, "QuotaPolicy") {
 		t.Errorf("--discover-policies=false serves discovered families:\n%s", s)
 	}
-	assertAllUp(t, sampleLines(r.Body))
+	assertAllUp(t, harness.SampleLines(r.Body))
 
 	// The allow/deny lists apply to discovered families.
 	deny := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns, "--metric-denylist=gatewayapi_policy_status_condition.*,gatewayapi_policy_created")
-	lines := sampleLines(deny.scrape(t).Body)
+	lines := harness.SampleLines(deny.scrape(t).Body)
 	q := pol("policies.example.test", "v1alpha1", "QuotaPolicy", "quota")
-	assertLines(t, "denylist: gatewayapi_policy_*", withPrefix(lines, "gatewayapi_policy_"), expand(t, ns, nil, nil, []string{
+	assertLines(t, "denylist: gatewayapi_policy_*", harness.WithPrefix(lines, "gatewayapi_policy_"), expand(t, ns, nil, nil, []string{
 		`gatewayapi_policy_deleted{` + q + `} 0`,
 		`gatewayapi_policy_metadata_generation{` + q + `} 1`,
 		`gatewayapi_policy_target_info{` + q + `,target_group="gateway.networking.k8s.io",target_kind="Gateway",target_name="eg"} 1`,

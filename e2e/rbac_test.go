@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 )
 
@@ -125,7 +126,7 @@ func TestRBACRevoked(t *testing.T) {
 			return up["HTTPRoute"] == "1"
 		})
 		after := e.scrape(t)
-		assertAllUp(t, sampleLines(after.Body))
+		assertAllUp(t, harness.SampleLines(after.Body))
 		assertLines(t, name+" mode after the permission is granted again", kindLines(after.Body), want)
 	}
 }

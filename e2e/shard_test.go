@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/scrape"
 )
@@ -16,7 +17,7 @@ import (
 // routeNames returns the sorted names of the HTTPRoutes a body serves.
 func routeNames(body []byte) []string {
 	var names []string
-	for _, l := range withPrefix(sampleLines(body), "gatewayapi_httproute_created") {
+	for _, l := range harness.WithPrefix(harness.SampleLines(body), "gatewayapi_httproute_created") {
 		names = append(names, nameLabel(l))
 	}
 	sort.Strings(names)

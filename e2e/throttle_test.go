@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 )
 
@@ -116,7 +117,7 @@ func TestThrottledByPriorityAndFairness(t *testing.T) {
 	}
 	ref := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns)
 	want := kindLines(ref.scrape(t).Body)
-	assertAllUp(t, sampleLines(ref.scrape(t).Body))
+	assertAllUp(t, harness.SampleLines(ref.scrape(t).Body))
 
 	var xs []*exporter
 	for range 6 {
@@ -149,7 +150,7 @@ func TestThrottledByPriorityAndFairness(t *testing.T) {
 						t.Errorf("status %d under throttling", r.Status)
 						return
 					}
-					lines := sampleLines(r.Body)
+					lines := harness.SampleLines(r.Body)
 					assertKindsWholeOrDown(t, "throttled", lines, want)
 					_, up := kindsOf(lines)
 					mu.Lock()

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
 )
@@ -19,7 +20,7 @@ import (
 // kindLines is a body's sample lines without the per-scrape durations, which
 // differ between any two scrapes.
 func kindLines(body []byte) []string {
-	return without(sampleLines(body), "gateway_metrics_scrape_duration_seconds")
+	return without(harness.SampleLines(body), "gateway_metrics_scrape_duration_seconds")
 }
 
 // waitSame polls the watch-mode exporter until its lines equal the list-mode
@@ -52,8 +53,8 @@ func TestWatchModeMatchesListMode(t *testing.T) {
 	watch := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns, "--collection=watch")
 
 	lines := waitSame(t, "initial state", list, watch)
-	assertAllUp(t, sampleLines(watch.scrape(t).Body))
-	if n := len(withPrefix(lines, "gatewayapi_")); n < 100 {
+	assertAllUp(t, harness.SampleLines(watch.scrape(t).Body))
+	if n := len(harness.WithPrefix(lines, "gatewayapi_")); n < 100 {
 		t.Fatalf("only %d kind lines: the samples did not load", n)
 	}
 
@@ -89,11 +90,11 @@ func TestWatchModeMatchesListMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := waitSame(t, "after an update and a delete", list, watch)
-	if len(withPrefix(after, "gatewayapi_httproute_")) != 0 {
+	if len(harness.WithPrefix(after, "gatewayapi_httproute_")) != 0 {
 		t.Errorf("the deleted route still has lines")
 	}
 	changed := false
-	for _, l := range withPrefix(after, "gatewayapi_gateway_status_listeners_conditions") {
+	for _, l := range harness.WithPrefix(after, "gatewayapi_gateway_status_listeners_conditions") {
 		if strings.HasSuffix(l, " 0") {
 			changed = true
 		}
@@ -157,7 +158,7 @@ func TestWatchModeSyncsWithWatchList(t *testing.T) {
 	before := apiServerCounts(t, env, "httproutes")
 	watch := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns, "--collection=watch")
 	// The bound is a liveness guard.
-	for start := time.Now(); health(sampleLines(watch.scrape(t).Body), "gateway_metrics_up")["gateway.networking.k8s.io/HTTPRoute"].Value != "1"; time.Sleep(100 * time.Millisecond) {
+	for start := time.Now(); health(harness.SampleLines(watch.scrape(t).Body), "gateway_metrics_up")["gateway.networking.k8s.io/HTTPRoute"].Value != "1"; time.Sleep(100 * time.Millisecond) {
 		if time.Since(start) > 60*time.Second {
 			t.Fatal("watch mode never synced httproutes")
 		}
@@ -174,7 +175,7 @@ func TestWatchModeSyncsWithWatchList(t *testing.T) {
 
 	list := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns)
 	waitSame(t, "initial state", list, watch)
-	assertAllUp(t, sampleLines(watch.scrape(t).Body))
+	assertAllUp(t, harness.SampleLines(watch.scrape(t).Body))
 	ctx := ctxFor(t)
 	dyn := env.Dynamic()
 	for _, o := range objs {
@@ -196,7 +197,7 @@ func TestWatchModeSyncsWithWatchList(t *testing.T) {
 		}
 		break
 	}
-	if after := waitSame(t, "after a delete", list, watch); len(withPrefix(after, "gatewayapi_httproute_")) != 0 {
+	if after := waitSame(t, "after a delete", list, watch); len(harness.WithPrefix(after, "gatewayapi_httproute_")) != 0 {
 		t.Errorf("the deleted route still has lines")
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 )
 
@@ -34,7 +35,7 @@ func TestAPIServerRestart(t *testing.T) {
 
 	before := x.scrape(t)
 	parseText(t, before.Body)
-	beforeLines := sampleLines(before.Body)
+	beforeLines := harness.SampleLines(before.Body)
 	assertAllUp(t, beforeLines)
 	want := without(beforeLines, "gateway_metrics_scrape_duration_seconds")
 
@@ -54,7 +55,7 @@ func TestAPIServerRestart(t *testing.T) {
 
 	down := x.scrape(t, "X-Prometheus-Scrape-Timeout-Seconds", "3")
 	parseText(t, down.Body)
-	downLines := sampleLines(down.Body)
+	downLines := harness.SampleLines(down.Body)
 	var wantDown []string
 	for _, k := range defaultKinds {
 		// Discovery fails too; the series keeps the version last read, so
@@ -65,7 +66,7 @@ func TestAPIServerRestart(t *testing.T) {
 		// Without discovery nobody can tell a missing CRD from an outage.
 		wantDown = append(wantDown, upLine(k.Group, k.Kind, k.SpecVersion, "0"))
 	}
-	assertLines(t, "API server down: gateway_metrics_up", withPrefix(downLines, "gateway_metrics_up"), wantDown)
+	assertLines(t, "API server down: gateway_metrics_up", harness.WithPrefix(downLines, "gateway_metrics_up"), wantDown)
 	for _, l := range downLines {
 		if !strings.HasPrefix(l, "gateway_metrics_") {
 			t.Errorf("API server down: a kind family is still served: %s", l)
@@ -78,8 +79,8 @@ func TestAPIServerRestart(t *testing.T) {
 	// An exporter started while the API server is unreachable still starts,
 	// serves every kind as down and is not ready...
 	late := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns)
-	lateDown := sampleLines(late.scrape(t, "X-Prometheus-Scrape-Timeout-Seconds", "3").Body)
-	if n := len(withPrefix(lateDown, "gateway_metrics_up")); n != len(specKinds()) || len(withPrefix(lateDown, "gatewayapi_")) != 0 {
+	lateDown := harness.SampleLines(late.scrape(t, "X-Prometheus-Scrape-Timeout-Seconds", "3").Body)
+	if n := len(harness.WithPrefix(lateDown, "gateway_metrics_up")); n != len(specKinds()) || len(harness.WithPrefix(lateDown, "gatewayapi_")) != 0 {
 		t.Errorf("exporter started during the outage: %d up series, want %d, all 0:\n%s", n, len(specKinds()), strings.Join(lateDown, "\n"))
 	}
 	if st := late.get(t, late.TelemetryURL+"/readyz").Status; st != http.StatusServiceUnavailable {
@@ -92,7 +93,7 @@ func TestAPIServerRestart(t *testing.T) {
 	stopped = false
 
 	// ...and recovers without a restart once the API server is back.
-	lateUp := sampleLines(late.scrape(t).Body)
+	lateUp := harness.SampleLines(late.scrape(t).Body)
 	assertAllUp(t, lateUp)
 	if st := late.get(t, late.TelemetryURL+"/readyz").Status; st != http.StatusOK {
 		t.Errorf("/readyz after the API server came back: %d, want 200", st)
@@ -100,7 +101,7 @@ func TestAPIServerRestart(t *testing.T) {
 
 	after := x.scrape(t)
 	parseText(t, after.Body)
-	afterLines := sampleLines(after.Body)
+	afterLines := harness.SampleLines(after.Body)
 	assertAllUp(t, afterLines)
 	assertLines(t, "after the restart", without(afterLines, "gateway_metrics_scrape_duration_seconds"), want)
 	if st := x.get(t, x.TelemetryURL+"/readyz").Status; st != http.StatusOK {
@@ -164,8 +165,8 @@ func holdingProxy(t *testing.T, env *testenv.Env, hold func(*http.Request) bool,
 func kindsOf(lines []string) (families map[string][]string, up map[string]string) {
 	families, up = map[string][]string{}, map[string]string{}
 	for _, k := range defaultKinds {
-		families[k.Kind] = withPrefix(lines, familyPrefix[k.Kind])
-		for _, l := range withPrefix(lines, "gateway_metrics_up") {
+		families[k.Kind] = harness.WithPrefix(lines, familyPrefix[k.Kind])
+		for _, l := range harness.WithPrefix(lines, "gateway_metrics_up") {
 			if strings.Contains(l, `kind="`+k.Kind+`"`) {
 				up[k.Kind] = l[strings.LastIndexByte(l, ' ')+1:]
 			}
@@ -215,7 +216,7 @@ func TestAPIServerRestartDuringScrape(t *testing.T) {
 	}, release)
 	x := startExporter(t, "--kubeconfig="+writeKubeconfig(t, url), "--namespaces="+ns)
 	before := x.scrape(t)
-	assertAllUp(t, sampleLines(before.Body))
+	assertAllUp(t, harness.SampleLines(before.Body))
 	want := kindLines(before.Body)
 	gBefore, _ := stats()
 
@@ -227,16 +228,16 @@ func TestAPIServerRestartDuringScrape(t *testing.T) {
 	close(release)
 	during := <-scraped
 	parseText(t, during.Body)
-	lines := sampleLines(during.Body)
+	lines := harness.SampleLines(during.Body)
 	if _, up := kindsOf(lines); up["HTTPRoute"] != "0" {
-		t.Errorf("HTTPRoute's LIST was cut by the restart, yet it is not down:\n%s", strings.Join(withPrefix(lines, "gateway_metrics_up"), "\n"))
+		t.Errorf("HTTPRoute's LIST was cut by the restart, yet it is not down:\n%s", strings.Join(harness.WithPrefix(lines, "gateway_metrics_up"), "\n"))
 	}
 	assertKindsWholeOrDown(t, "during the restart", lines, want)
 
 	armed.Store(false)
 	restart()
 	after := x.scrape(t)
-	assertAllUp(t, sampleLines(after.Body))
+	assertAllUp(t, harness.SampleLines(after.Body))
 	assertLines(t, "after the restart", kindLines(after.Body), want)
 	var gAfter int
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
@@ -262,12 +263,12 @@ func TestWatchModeAPIServerRestart(t *testing.T) {
 	list := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns)
 	watch := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns, "--collection=watch")
 	want := waitSame(t, "before the restart", list, watch)
-	assertAllUp(t, sampleLines(watch.scrape(t).Body))
+	assertAllUp(t, harness.SampleLines(watch.scrape(t).Body))
 
 	restart := stopAPIServer(t, env)
 	allDown := false
 	for deadline := time.Now().Add(60 * time.Second); !allDown && time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-		lines := sampleLines(watch.scrape(t, "X-Prometheus-Scrape-Timeout-Seconds", "3").Body)
+		lines := harness.SampleLines(watch.scrape(t, "X-Prometheus-Scrape-Timeout-Seconds", "3").Body)
 		assertKindsWholeOrDown(t, "API server down", lines, want)
 		_, up := kindsOf(lines)
 		allDown = true
@@ -290,11 +291,11 @@ func TestWatchModeAPIServerRestart(t *testing.T) {
 		}
 	}
 	after := waitSame(t, "after the restart and a delete", list, watch)
-	assertAllUp(t, sampleLines(watch.scrape(t).Body))
-	if len(withPrefix(after, "gatewayapi_httproute_")) != 0 {
+	assertAllUp(t, harness.SampleLines(watch.scrape(t).Body))
+	if len(harness.WithPrefix(after, "gatewayapi_httproute_")) != 0 {
 		t.Errorf("the route deleted after the restart is still served")
 	}
-	if len(withPrefix(after, "gatewayapi_gateway_")) == 0 {
+	if len(harness.WithPrefix(after, "gatewayapi_gateway_")) == 0 {
 		t.Errorf("the Gateway is lost after the restart")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 )
 
@@ -22,11 +23,11 @@ func TestAPIServerRestartWatchMode(t *testing.T) {
 	x := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns, "--collection=watch")
 	var want []string
 	poll(t, "watch mode up", func() bool {
-		l := sampleLines(x.scrape(t).Body)
+		l := harness.SampleLines(x.scrape(t).Body)
 		want = kindLines(x.scrape(t).Body)
-		return len(withPrefix(l, "gatewayapi_")) > 100 && !anySuffix(withPrefix(l, "gateway_metrics_up"), " 0")
+		return len(harness.WithPrefix(l, "gatewayapi_")) > 100 && !anySuffix(harness.WithPrefix(l, "gateway_metrics_up"), " 0")
 	})
-	assertAllUp(t, sampleLines(x.scrape(t).Body))
+	assertAllUp(t, harness.SampleLines(x.scrape(t).Body))
 
 	if err := env.StopAPIServer(); err != nil {
 		// Open watches can hold a graceful stop past testenv's grace
@@ -44,9 +45,9 @@ func TestAPIServerRestartWatchMode(t *testing.T) {
 		}
 	})
 	poll(t, "every kind down with no families", func() bool {
-		l := sampleLines(x.scrape(t, "X-Prometheus-Scrape-Timeout-Seconds", "3").Body)
-		ups := withPrefix(l, "gateway_metrics_up")
-		return len(ups) > 0 && !anySuffix(ups, " 1") && len(withPrefix(l, "gatewayapi_")) == 0 && len(withPrefix(l, "kuadrant_")) == 0
+		l := harness.SampleLines(x.scrape(t, "X-Prometheus-Scrape-Timeout-Seconds", "3").Body)
+		ups := harness.WithPrefix(l, "gateway_metrics_up")
+		return len(ups) > 0 && !anySuffix(ups, " 1") && len(harness.WithPrefix(l, "gatewayapi_")) == 0 && len(harness.WithPrefix(l, "kuadrant_")) == 0
 	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

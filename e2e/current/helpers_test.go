@@ -135,30 +135,7 @@ func (x *exporter) scrape(t *testing.T) []string {
 func (x *exporter) telemetry(t *testing.T) []string {
 	t.Helper()
 	_, body := get(t, x.TelemetryURL+"/metrics")
-	var out []string
-	for _, l := range strings.Split(string(body), "\n") {
-		if l != "" && !strings.HasPrefix(l, "#") {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-func metricName(line string) string {
-	if i := strings.IndexAny(line, "{ "); i >= 0 {
-		return line[:i]
-	}
-	return line
-}
-
-func withPrefix(lines []string, prefix string) []string {
-	var out []string
-	for _, l := range lines {
-		if strings.HasPrefix(metricName(l), prefix) {
-			out = append(out, l)
-		}
-	}
-	return out
+	return harness.SampleLines(body)
 }
 
 // assertLines compares two sets of whole sample lines and lists the differences.
@@ -309,10 +286,10 @@ func runKindCase(t *testing.T, c kindCase) []string {
 	for _, k := range servedKinds {
 		up = append(up, upLine(k, "1"))
 	}
-	assertLines(t, "gateway_metrics_up", withPrefix(lines, "gateway_metrics_up"), up)
+	assertLines(t, "gateway_metrics_up", harness.WithPrefix(lines, "gateway_metrics_up"), up)
 
 	var got []string
-	for _, l := range withPrefix(lines, c.Prefix) {
+	for _, l := range harness.WithPrefix(lines, c.Prefix) {
 		// Cluster-scoped kinds are not limited by --namespaces: keep only
 		// this test's objects.
 		if m := regexp.MustCompile(`[{,]name="([^"]*)"`).FindStringSubmatch(l); m != nil && names[m[1]] {

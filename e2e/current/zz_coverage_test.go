@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
 	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
@@ -43,10 +44,10 @@ func TestEveryFamilyServed(t *testing.T) {
 	lines := x.scrape(t)
 	served := map[string]int{}
 	for _, l := range lines {
-		served[metricName(l)]++
+		served[harness.MetricName(l)]++
 	}
 	up := map[string]string{}
-	for _, l := range withPrefix(lines, "gateway_metrics_up") {
+	for _, l := range harness.WithPrefix(lines, "gateway_metrics_up") {
 		kind := l[strings.Index(l, `kind="`)+6:]
 		up[kind[:strings.IndexByte(kind, '"')]] = l[strings.LastIndexByte(l, ' ')+1:]
 	}

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 )
 
@@ -45,8 +46,8 @@ spec:
 	for _, k := range servedKinds {
 		up = append(up, upLine(k, "1"))
 	}
-	assertLines(t, "before: gateway_metrics_up", withPrefix(lines, "gateway_metrics_up"), up)
-	if len(withPrefix(lines, "gatewayapi_threatpolicy_")) == 0 {
+	assertLines(t, "before: gateway_metrics_up", harness.WithPrefix(lines, "gateway_metrics_up"), up)
+	if len(harness.WithPrefix(lines, "gatewayapi_threatpolicy_")) == 0 {
 		t.Fatalf("before: no ThreatPolicy series")
 	}
 
@@ -77,13 +78,13 @@ spec:
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		lines = x.scrape(t)
-		if len(withPrefix(lines, "gatewayapi_threatpolicy_")) == 0 || time.Now().After(deadline) {
+		if len(harness.WithPrefix(lines, "gatewayapi_threatpolicy_")) == 0 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	assertLines(t, "CRD deleted: gateway_metrics_up", withPrefix(lines, "gateway_metrics_up"), wantUp)
-	if got := withPrefix(lines, "gatewayapi_threatpolicy_"); len(got) != 0 {
+	assertLines(t, "CRD deleted: gateway_metrics_up", harness.WithPrefix(lines, "gateway_metrics_up"), wantUp)
+	if got := harness.WithPrefix(lines, "gatewayapi_threatpolicy_"); len(got) != 0 {
 		t.Errorf("CRD deleted: ThreatPolicy series still served:\n%s", strings.Join(got, "\n"))
 	}
 	if !contains(lines, refGrant) {
@@ -102,9 +103,9 @@ spec:
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	assertLines(t, "CRD back: gateway_metrics_up", withPrefix(lines, "gateway_metrics_up"), up)
+	assertLines(t, "CRD back: gateway_metrics_up", harness.WithPrefix(lines, "gateway_metrics_up"), up)
 	// Deleting the CRD deleted its objects: none is served.
-	if got := withPrefix(lines, "gatewayapi_threatpolicy_"); len(got) != 0 {
+	if got := harness.WithPrefix(lines, "gatewayapi_threatpolicy_"); len(got) != 0 {
 		t.Errorf("CRD back: series of objects deleted with the CRD:\n%s", strings.Join(got, "\n"))
 	}
 	if !contains(lines, refGrant) {
