@@ -14,13 +14,9 @@ import (
 	"testing"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	gwclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
-	"github.com/kuadrant/gateway-api-metrics-exporter/internal/fixture"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 )
 
@@ -52,19 +48,7 @@ func BenchmarkRealAPIServer(b *testing.B) {
 	ns := "bench"
 	const routes, gateways = 10000, 1000
 	createRoutes(b, env, ns, routes)
-	gws := env.Dynamic().Resource(schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gateways"}).Namespace(ns)
-	for i := 0; i < gateways; i++ {
-		o := fixture.Gateway(i, 8)
-		delete(o, "status")
-		md := o["metadata"].(map[string]any)
-		delete(md, "uid")
-		delete(md, "resourceVersion")
-		delete(md, "creationTimestamp")
-		md["namespace"] = ns
-		if _, err := gws.Create(ctx, &unstructured.Unstructured{Object: o}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			b.Fatal(err)
-		}
-	}
+	createGateways(b, env, ns, gateways)
 
 	ours := startProcess(b, exporterBinary(b), "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns, "--enable-gzip-encoding")
 	watch := startExporter(b, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns, "--collection=watch")
