@@ -138,18 +138,8 @@ func restConfig(o *Options) (*rest.Config, error) {
 // flags, spec, kubeconfig or --tls-config return an error before serving; an
 // unreachable API server does not (kinds report gateway_metrics_up 0).
 func Run(ctx context.Context, o *Options, log *slog.Logger) error {
-	for _, msg := range o.Warnings() {
-		log.Warn(msg)
-	}
-	if o.AutoGoMemLimit {
-		if _, err := memlimit.SetGoMemLimitWithOpts(memlimit.WithRatio(o.AutoGoMemLimitRatio), memlimit.WithProvider(memlimit.FromCgroup)); err != nil {
-			log.Warn("--auto-gomemlimit: cannot read a memory limit; GOMEMLIMIT unchanged", "err", err)
-		}
-	}
-	if o.TLSConfig != "" {
-		if err := web.Validate(o.TLSConfig); err != nil {
-			return fmt.Errorf("--tls-config %s: %w", o.TLSConfig, err)
-		}
+	if err := prepare(o, log); err != nil {
+		return err
 	}
 	plan, err := LoadPlan(o.CRSConfig, o.CRSConfigFile, o.ContinueWithoutCRSFile, log)
 	if err != nil {
@@ -168,6 +158,36 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 	client.Log = log
 
 	tel := telemetry.New()
+	collector, err := newCollector(ctx, o, plan, cfg, client, tel, log)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, o, collector, client, tel, len(plan.Kinds), cfg.Host, log)
+}
+
+// prepare applies what the flags ask of the process before anything is read:
+// the warnings for not-applicable flags, GOMEMLIMIT, and a valid --tls-config.
+func prepare(o *Options, log *slog.Logger) error {
+	for _, msg := range o.Warnings() {
+		log.Warn(msg)
+	}
+	if o.AutoGoMemLimit {
+		if _, err := memlimit.SetGoMemLimitWithOpts(memlimit.WithRatio(o.AutoGoMemLimitRatio), memlimit.WithProvider(memlimit.FromCgroup)); err != nil {
+			log.Warn("--auto-gomemlimit: cannot read a memory limit; GOMEMLIMIT unchanged", "err", err)
+		}
+	}
+	if o.TLSConfig != "" {
+		if err := web.Validate(o.TLSConfig); err != nil {
+			return fmt.Errorf("--tls-config %s: %w", o.TLSConfig, err)
+		}
+	}
+	return nil
+}
+
+// newCollector makes the collection mode --collection asks for, over the
+// plan's kinds plus (by default) one per policy CRD the plan does not
+// declare, kept current by one watch on CRDs.
+func newCollector(ctx context.Context, o *Options, plan *spec.Plan, cfg *rest.Config, client *source.Client, tel *telemetry.Metrics, log *slog.Logger) (server.Collector, error) {
 	opts := scrape.Options{Namespaces: o.Namespaces, DeniedNamespaces: o.NamespacesDeny}
 	switch {
 	case o.Pod != "":
@@ -175,47 +195,46 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 	case o.TotalShards > 1:
 		opts.Shard = func() (int, int) { return o.Shard, o.TotalShards }
 	}
-	dcfg := rest.CopyConfig(cfg)
-	dcfg.QPS, dcfg.Burst = -1, -1
-	dyn, err := dynamic.NewForConfig(dcfg)
-	if err != nil {
-		return fmt.Errorf("API client: %w", err)
-	}
-	// The kinds to collect: the plan's, plus (by default) one per policy CRD
-	// it does not declare, kept current by one watch on CRDs.
 	kinds := scrape.PlanKinds(plan)
 	var discovered *policies.Watcher
 	if o.DiscoverPolicies {
+		dcfg := rest.CopyConfig(cfg)
+		dcfg.QPS, dcfg.Burst = -1, -1
+		dyn, err := dynamic.NewForConfig(dcfg)
+		if err != nil {
+			return nil, fmt.Errorf("API client: %w", err)
+		}
 		discovered = policies.NewWatcher(plan, o.familyFilter(), log)
 		kinds = discovered
+		defer func() { go discovered.Run(ctx, dyn) }()
 	}
-	var collector server.Collector
-	if o.Collection == "watch" {
-		for _, k := range plan.Kinds {
-			if k.GVK.Version == "*" || k.GVK.Kind == "*" {
-				return fmt.Errorf("--collection=watch: %s:%d uses a \"*\" version or kind, which only list mode expands", k.File, k.Line)
-			}
-		}
-		wc := watch.NewWithKinds(ctx, kinds, client, client, opts, tel, log)
-		if discovered != nil {
-			discovered.OnChange = func() {
-				go func() {
-					c, cancel := context.WithTimeout(ctx, o.ScrapeTimeout)
-					defer cancel()
-					wc.KindsChanged(c)
-				}()
-			}
-		}
-		collector = wc
-	} else {
-		collector = scrape.NewWithKinds(kinds, client, opts, tel, log)
+	if o.Collection != "watch" {
+		return scrape.NewWithKinds(kinds, client, opts, tel, log), nil
 	}
+	for _, k := range plan.Kinds {
+		if k.GVK.Version == "*" || k.GVK.Kind == "*" {
+			return nil, fmt.Errorf("--collection=watch: %s:%d uses a \"*\" version or kind, which only list mode expands", k.File, k.Line)
+		}
+	}
+	wc := watch.NewWithKinds(ctx, kinds, client, client, opts, tel, log)
 	if discovered != nil {
-		go discovered.Run(ctx, dyn)
+		discovered.OnChange = func() {
+			go func() {
+				c, cancel := context.WithTimeout(ctx, o.ScrapeTimeout)
+				defer cancel()
+				wc.KindsChanged(c)
+			}()
+		}
 	}
+	return wc, nil
+}
+
+// serve binds both ports, serves them until ctx ends or one fails, and warms
+// the collector (a first discovery makes /readyz meaningful at once and
+// starts watch mode's reflectors).
+func serve(ctx context.Context, o *Options, collector server.Collector, client *source.Client, tel *telemetry.Metrics, kinds int, apiserver string, log *slog.Logger) error {
 	scfg := server.Config{Gzip: o.EnableGzip, ScrapeTimeout: o.ScrapeTimeout, MaxInFlight: o.MaxInFlight,
 		Pprof: o.EnablePprof, Version: version.Version, Livez: client.Livez}
-
 	mainMux, err := server.MainMux(collector, scfg, tel, log)
 	if err != nil {
 		return err
@@ -234,7 +253,7 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 		return fmt.Errorf("--telemetry-host/--telemetry-port: %w", err)
 	}
 	log.Info("serving", "version", version.Version, "revision", version.GetRevision(), "metrics", mainL.Addr().String(), "telemetry", telL.Addr().String(),
-		"kinds", len(plan.Kinds), "apiserver", cfg.Host)
+		"kinds", kinds, "apiserver", apiserver)
 
 	t := server.Timeouts{Read: o.ReadTimeout, Write: o.WriteTimeout, Idle: o.IdleTimeout, ReadHeader: o.HeaderTimeout, MaxHeaderBytes: o.MaxHeaderBytes}
 	mainSrv, mainErr := server.Serve(mainL, mainMux, o.TLSConfig, t, log)
@@ -242,9 +261,6 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 	if o.OnServing != nil {
 		o.OnServing(mainL.Addr(), telL.Addr())
 	}
-
-	// A first discovery in the background makes /readyz meaningful at once
-	// (and starts watch mode's reflectors).
 	go func() {
 		c, cancel := context.WithTimeout(ctx, o.ScrapeTimeout)
 		defer cancel()
