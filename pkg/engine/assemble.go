@@ -8,6 +8,7 @@ import (
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/compat"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/graph"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
@@ -107,6 +108,9 @@ type Offline struct {
 	srcs    []Source
 	fields  map[int]*objects.Fields // each kind's projection, made when first needed
 	dec     objects.Decoder
+	// graph holds every object read when the plan has graph families; they
+	// are rendered once the input is complete (WriteTo).
+	graph *graph.Graph
 	// held is the body's size so far; past rawBudget it is compressed.
 	held        int
 	compressing bool
@@ -124,11 +128,20 @@ type offlineKind struct {
 	fields *objects.Fields
 	plural string
 	listed bool // in o.srcs: an object of it was added
+	// namespaced: an object of it had a namespace (the graph needs to
+	// know; a file does not say).
+	namespaced bool
 }
 
 // NewOffline makes an offline renderer for a plan.
 func NewOffline(plan *spec.Plan, onError func(*spec.Family, error)) *Offline {
-	return &Offline{plan: plan, onError: onError, byKey: map[offlineKey]*offlineKind{}, fields: map[int]*objects.Fields{}}
+	o := &Offline{plan: plan, onError: onError, byKey: map[offlineKey]*offlineKind{}, fields: map[int]*objects.Fields{}}
+	if plan.HasGraph() {
+		// The input is the whole world: a kind it has objects of is known
+		// completely, one it has none of is not known at all.
+		o.graph = graph.New(nil, false)
+	}
+	return o
 }
 
 // Add renders a decoded object.
@@ -138,8 +151,33 @@ func (o *Offline) Add(obj map[string]any) {
 	if k := o.kind(apiVersion, kind); k != nil {
 		before := k.r.Size()
 		k.r.Add(obj)
+		o.addToGraph(k, o.extract(k, k.r, obj))
 		o.grew(k.r.Size() - before)
 	}
+}
+
+// extract is an object's graph node, with the labels its graph families
+// take from it (nil without a graph).
+func (o *Offline) extract(k *offlineKind, r *Renderer, obj map[string]any) *graph.Node {
+	if o.graph == nil {
+		return nil
+	}
+	n := graph.Extract(k.r.GKOf(), obj)
+	r.KeepBase(n, obj)
+	return n
+}
+
+// addToGraph inserts an object's node, in input order (the last of two
+// objects of the same name wins, as a later apply would), and defers its
+// graph families.
+func (o *Offline) addToGraph(k *offlineKind, n *graph.Node) {
+	if n == nil {
+		return
+	}
+	if n.Namespace != "" {
+		k.namespaced = true
+	}
+	k.r.Defer(o.graph.Insert(n))
 }
 
 // AddJSON renders one object from its JSON text, decoding only what its kind's
@@ -160,6 +198,7 @@ func (o *Offline) AddJSON(raw []byte) error {
 	}
 	before := k.r.Size()
 	k.r.Add(obj.(map[string]any))
+	o.addToGraph(k, o.extract(k, k.r, obj.(map[string]any)))
 	o.grew(k.r.Size() - before)
 	return nil
 }
@@ -225,6 +264,11 @@ func (o *Offline) lookup(apiVersion, kind string) *offlineKind {
 		k := o.plan.Kinds[ki]
 		if o.fields[ki] == nil {
 			o.fields[ki] = Projection(k)
+			if o.graph != nil {
+				o.fields[ki] = ProjectionWith(k, func(root *objects.Fields) {
+					graph.AddFields(root, graph.GK{Group: group, Kind: kind})
+				})
+			}
 		}
 		plural := PluralOf(k)
 		if k.GVK.Kind == "*" {
@@ -238,6 +282,16 @@ func (o *Offline) lookup(apiVersion, kind string) *offlineKind {
 
 // WriteTo writes the whole body, in kube-state-metrics' order.
 func (o *Offline) WriteTo(out io.Writer, format exposition.Format) error {
+	if o.graph != nil {
+		for _, k := range o.byKey {
+			if k.listed {
+				o.graph.SetKind(k.r.GKOf(), graph.Served, k.namespaced)
+			}
+		}
+		for _, s := range o.srcs {
+			s.Renderer.AddGraph(o.graph)
+		}
+	}
 	SortSources(o.srcs)
 	w := NewBodyWriter(out, false)
 	Assemble(w, o.srcs, format)

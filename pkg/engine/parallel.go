@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/graph"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
@@ -40,7 +41,7 @@ func (o *Offline) AddFiles(paths []string, workers int) error {
 			// A batch's text is kept until it is assembled, after its
 			// objects and their samples are gone: decoded strings may
 			// point into it.
-			w := &worker{renderers: map[*Renderer]*Renderer{}, dec: objects.Decoder{Borrow: true}}
+			w := &worker{o: o, renderers: map[*Renderer]*Renderer{}, dec: objects.Decoder{Borrow: true}}
 			for b := range p.work {
 				if !p.stopped.Load() {
 					w.render(b)
@@ -103,6 +104,7 @@ type item struct {
 	outEnd, endsEnd int
 	duplicates      int
 	decodeErr       error
+	node            *graph.Node // with a graph: the object's, inserted in input order
 }
 
 type evalError struct {
@@ -112,6 +114,7 @@ type evalError struct {
 }
 
 func (b *batch) reset() {
+	clear(b.items)
 	b.file, b.raw, b.items, b.out, b.ends, b.errs = "", b.raw[:0], b.items[:0], b.out[:0], b.ends[:0], b.errs[:0]
 	b.failed, b.unmatched, b.err, b.done = -1, 0, nil, nil
 }
@@ -198,6 +201,7 @@ func (p *pipeline) read(o *Offline, files []string) {
 // A worker renders batches, keeping its own decoder and one renderer per
 // kind and version, whose evaluator and base labels it reuses.
 type worker struct {
+	o         *Offline
 	dec       objects.Decoder
 	renderers map[*Renderer]*Renderer
 	b         *batch
@@ -226,6 +230,7 @@ func (w *worker) render(b *batch) {
 		w.cur = i
 		b.out, b.ends = r.appendObject(b.out, b.ends, obj.(map[string]any))
 		it.outEnd, it.endsEnd, it.duplicates = len(b.out), len(b.ends), r.Duplicates
+		it.node = w.o.extract(it.k, r, obj.(map[string]any))
 	}
 }
 
@@ -252,6 +257,7 @@ func (o *Offline) assemble(b *batch) error {
 			}
 		}
 		it.k.r.AddRendered(b.out[outStart:it.outEnd], b.ends[endsStart:it.endsEnd])
+		o.addToGraph(it.k, it.node)
 		o.grew(it.outEnd - outStart)
 		it.k.r.Duplicates += it.duplicates
 		outStart, endsStart = it.outEnd, it.endsEnd

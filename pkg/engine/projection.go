@@ -10,7 +10,16 @@ import (
 // everything would, at a fraction of the cost. It over-approximates wherever
 // the evaluation could look at a whole value or at every key of a map.
 func Projection(k *spec.Kind) *objects.Fields {
+	return ProjectionWith(k, nil)
+}
+
+// ProjectionWith is Projection plus what more adds to it (the attachment
+// graph's fields).
+func ProjectionWith(k *spec.Kind, more func(root *objects.Fields)) *objects.Fields {
 	root := &objects.Fields{}
+	if more != nil {
+		more(root)
+	}
 	// The apiVersion and kind route objects to kinds offline, and metadata
 	// identifies them (UIDs shard them).
 	for _, key := range []string{"apiVersion", "kind"} {

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/graph"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
 
@@ -37,12 +38,21 @@ type Renderer struct {
 	// Duplicates counts samples dropped because another element of the same
 	// object already produced the same series.
 	Duplicates int
+	// graphFams counts the kind's graph families; deferred are the objects
+	// whose graph families are still to render (see graph.go).
+	graphFams int
+	deferred  []*graph.Node
 }
 
 // NewRenderer makes a renderer for kind k read at gvk. onError receives
 // evaluation errors (KSM logs them; the caller decides how often).
 func NewRenderer(k *spec.Kind, gvk GVK, onError func(f *spec.Family, err error)) *Renderer {
 	r := &Renderer{kind: k, gvk: gvk, bufs: make([][]byte, len(k.Families)), zs: make([]zfamily, len(k.Families))}
+	for _, f := range k.Families {
+		if f.Graph != spec.NoRelation {
+			r.graphFams++
+		}
+	}
 	r.ev.onError = onError
 	r.ev.names = names{}
 	return r
@@ -54,6 +64,8 @@ func (r *Renderer) Reset(gvk GVK) {
 	r.objects = 0
 	r.Duplicates = 0
 	r.DropPacked()
+	clear(r.deferred)
+	r.deferred = r.deferred[:0]
 	for i := range r.bufs {
 		r.bufs[i] = r.bufs[i][:0]
 		r.zs[i].reset()
@@ -94,24 +106,29 @@ func (r *Renderer) Size() int {
 	return n
 }
 
-// Add renders every family of one object.
+// Add renders every family of one object but its graph families (see
+// Defer).
 func (r *Renderer) Add(obj map[string]any) {
 	r.objects++
 	r.baseID = 0
 	for i, f := range r.kind.Families {
-		r.bufs[i] = r.appendFamily(r.bufs[i], f, obj)
-		r.spill(i)
+		if f.Graph == spec.NoRelation {
+			r.bufs[i] = r.appendFamily(r.bufs[i], f, obj)
+			r.spill(i)
+		}
 	}
 }
 
 // appendObject renders every family of one object onto dst, family after
 // family, appending each family's end (relative to the object's start) to
-// ends: what AddRendered takes.
+// ends: what AddRendered takes. Graph families are left empty (see Defer).
 func (r *Renderer) appendObject(dst []byte, ends []int32, obj map[string]any) ([]byte, []int32) {
 	r.baseID = 0
 	start := len(dst)
 	for _, f := range r.kind.Families {
-		dst = r.appendFamily(dst, f, obj)
+		if f.Graph == spec.NoRelation {
+			dst = r.appendFamily(dst, f, obj)
+		}
 		ends = append(ends, int32(len(dst)-start))
 	}
 	return dst, ends
@@ -149,7 +166,13 @@ func (r *Renderer) appendFamily(b []byte, f *spec.Family, obj map[string]any) []
 	if f.BaseID != r.baseID {
 		r.computeBase(f, obj)
 	}
+	return r.appendSamples(b, f)
+}
 
+// appendSamples writes the evaluator's samples of family f, sorted, with
+// the base labels; a sample whose labels repeat the one before is a
+// duplicate.
+func (r *Renderer) appendSamples(b []byte, f *spec.Family) []byte {
 	var prev labelSet
 	for i := range r.ev.samples {
 		s := &r.ev.samples[i]
@@ -170,6 +193,13 @@ func (r *Renderer) appendFamily(b []byte, f *spec.Family, obj map[string]any) []
 func (r *Renderer) computeBase(f *spec.Family, obj map[string]any) {
 	r.baseID = f.BaseID
 	r.base = r.base[:0]
+	r.constBase(f)
+	r.ev.addPathLabels(obj, f.Base, &r.base)
+	r.writeBase()
+}
+
+// constBase sets the family's constant labels.
+func (r *Renderer) constBase(f *spec.Family) {
 	for _, c := range f.Common {
 		v := c.Value
 		switch c.GVK {
@@ -182,7 +212,10 @@ func (r *Renderer) computeBase(f *spec.Family, obj map[string]any) {
 		}
 		r.base.set(spec.FixName(c.Name), v)
 	}
-	r.ev.addPathLabels(obj, f.Base, &r.base)
+}
+
+// writeBase sorts the base labels and writes them out once for all samples.
+func (r *Renderer) writeBase() {
 	r.base.sort()
 	r.baseText, r.baseEnds = r.baseText[:0], r.baseEnds[:0]
 	for _, l := range r.base {
@@ -345,9 +378,11 @@ func (r *Renderer) KeepRaw() { r.raw = true }
 // bytes in one buffer, family i ending at ends[i]: what watch mode keeps per
 // object, so that a scrape only copies bytes.
 func (r *Renderer) RenderOne(obj map[string]any) (blob []byte, ends []int32, duplicates int) {
-	r.raw = true
-	r.Reset(r.gvk)
-	r.Add(obj)
+	return r.RenderObject(obj, nil, nil)
+}
+
+// collectOne is the one object rendered since the last Reset as one buffer.
+func (r *Renderer) collectOne() (blob []byte, ends []int32, duplicates int) {
 	n := 0
 	for _, b := range r.bufs {
 		n += len(b)

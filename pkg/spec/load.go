@@ -86,7 +86,7 @@ var (
 	gaugeKeys  = schema{"labelFromKey": nil, "labelsFromPath": anyKeys, "path": nil, "valueFrom": nil, "nilIsZero": nil, "nested": &nestedKeys}
 	infoKeys   = schema{"labelFromKey": nil, "labelsFromPath": anyKeys, "path": nil, "nested": &nestedKeys}
 	stateKeys  = schema{"labelsFromPath": anyKeys, "path": nil, "list": nil, "labelName": nil, "valueFrom": nil}
-	eachKeys   = schema{"type": nil, "gauge": &gaugeKeys, "info": &infoKeys, "stateSet": &stateKeys}
+	eachKeys   = schema{"type": nil, "gauge": &gaugeKeys, "info": &infoKeys, "stateSet": &stateKeys, "graph": nil}
 	metricKeys = schema{"name": nil, "help": nil, "each": &eachKeys, "commonLabels": anyKeys, "labelsFromPath": anyKeys, "errorLogV": nil}
 	gvkKeys    = schema{"group": nil, "version": nil, "kind": nil}
 	resKeys    = schema{"groupVersionKind": &gvkKeys, "metricNamePrefix": nil, "resourcePlural": nil, "metrics": &metricKeys, "commonLabels": anyKeys, "labelsFromPath": anyKeys, "errorLogV": nil}

@@ -44,8 +44,11 @@ type Family struct {
 	Base []PathLabel
 	// BaseID is equal for families of a kind whose constant and base labels
 	// are the same, so a renderer computes them once per object.
-	BaseID    int
-	Each      Each
+	BaseID int
+	Each   Each
+	// Graph, when set, makes the samples those of a relation of the
+	// attachment graph (each.graph); Each is then unused.
+	Graph     Relation
 	ErrorLogV int32
 	File      string
 	Line      int
@@ -192,6 +195,24 @@ func compileFamily(file, prefix string, r Resource, g Generator, mp metricPos) (
 
 	t := Type(strings.ToLower(g.Each.Type))
 	f.Type = t
+	if g.Each.Graph != "" {
+		if f.Graph, err = ParseRelation(g.Each.Graph); err != nil {
+			return nil, fail("each.graph", "each.graph: %v", err)
+		}
+		if t != Gauge && t != Info {
+			return nil, fail("each.type", "each.graph: type must be Gauge or Info, got %q", g.Each.Type)
+		}
+		if len(g.LabelsFromPath) > 0 {
+			// A graph family is rendered again from the graph when other
+			// objects change, without its object: only the resource's own
+			// labelsFromPath are kept for that.
+			return nil, fail("labelsFromPath", "each.graph: a graph family takes the resource's labelsFromPath only")
+		}
+		if g.Each.Gauge != nil || g.Each.Info != nil || g.Each.StateSet != nil {
+			return nil, fail("each.graph", "each.graph: the samples come from the graph; remove each.%s", map[Type]string{Gauge: "gauge", Info: "info"}[t])
+		}
+		return f, nil
+	}
 	var meta MetricMeta
 	var nested *Nested
 	switch t {

@@ -49,6 +49,9 @@ type Metric struct {
 	StateSet *MetricStateSet `yaml:"stateSet"`
 	Info     *MetricInfo     `yaml:"info"`
 	Type     string          `yaml:"type"`
+	// Graph is our extension: the family's samples come from the
+	// attachment graph (pkg/graph), named by a Relation, not from paths.
+	Graph string `yaml:"graph"`
 }
 
 type MetricMeta struct {

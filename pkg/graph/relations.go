@@ -1,0 +1,337 @@
+package graph
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
+)
+
+// Label is one label of a graph sample.
+type Label struct{ Name, Value string }
+
+// Emit receives one sample: labels sorted by name, valid during the call.
+type Emit func(labels []Label, value float64)
+
+// Attachment states (the state label of ParentAttachment).
+const (
+	StateAccepted       = "Accepted"
+	StateNotAccepted    = "NotAccepted"
+	StatePending        = "Pending"
+	StateParentNotFound = "ParentNotFound"
+	StateStale          = "Stale"
+)
+
+// How a policy applies to a route (the via label of EffectivePolicy).
+const (
+	ViaRoute    = "route"
+	ViaGateway  = "gateway"
+	ViaListener = "listener"
+)
+
+// Values of the permitted label.
+const (
+	Permitted    = "true"
+	NotPermitted = "false"
+	// PermitUnknown: the ReferenceGrants of the referred namespace are not
+	// read (ReferenceGrant is not in the spec, is down, or the namespace is
+	// outside --namespaces), so the reference can be judged neither way.
+	PermitUnknown = "unknown"
+)
+
+// coverageKinds get a PolicyCoverage sample on every route while their CRD
+// is installed, whether or not any policy of them exists: the two kinds
+// whose absence on a route is what an operator alerts on.
+var coverageKinds = []GK{{"kuadrant.io", "AuthPolicy"}, {"kuadrant.io", "RateLimitPolicy"}}
+
+// Samples emits the samples of relation rel for node n, and reports through
+// fail the references of n that could not be read for it (bad input: counted
+// as evaluation errors, never fatal). A relation that does not apply to the
+// node's role emits nothing.
+func (g *Graph) Samples(rel spec.Relation, n *Node, emit Emit, fail func(msg string)) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	var mine relation
+	switch rel {
+	case spec.ParentAttachment:
+		mine = relParents
+		if n.route != nil {
+			g.parentAttachment(n, emit)
+		}
+	case spec.EffectivePolicy:
+		mine = relPolicies
+		if n.route != nil {
+			for _, e := range g.effective(n) {
+				emit([]Label{{"policy_group", e.policy.GK.Group}, {"policy_kind", e.policy.GK.Kind},
+					{"policy_name", e.policy.Name}, {"policy_namespace", e.policy.Namespace}, {"via", e.via}}, 1)
+			}
+		}
+	case spec.PolicyCoverage:
+		if n.route != nil {
+			g.coverage(n, emit)
+		}
+	case spec.BackendRefs:
+		mine = relBackends
+		if r := n.route; r != nil {
+			for i, b := range r.backends {
+				emit([]Label{{"backend_group", b.Group}, {"backend_kind", b.Kind}, {"backend_name", b.Name}, {"backend_namespace", b.Namespace},
+					{"backend_port", b.port()}, {"permitted", g.permitted(n.Namespace, GK{GatewayGroup, n.GK.Kind}, b)}, {"rule", r.rule[i]}}, 1)
+			}
+		}
+	case spec.TargetResolved:
+		mine = relTargets
+		if n.role == Policy {
+			g.targetResolved(n, emit)
+		}
+	case spec.ListenerCertificateRefs:
+		mine = relCerts
+		if p := n.parent; p != nil {
+			from := GK{GatewayGroup, n.GK.Kind}
+			for _, l := range p.listeners {
+				for _, c := range l.certs {
+					emit([]Label{{"listener_name", l.name}, {"permitted", g.permitted(n.Namespace, from, c)},
+						{"ref_group", c.Group}, {"ref_kind", c.Kind}, {"ref_name", c.Name}, {"ref_namespace", c.Namespace}}, 1)
+				}
+			}
+		}
+	}
+	if fail != nil && mine != 0 {
+		for _, p := range n.problems {
+			if p.rel == mine {
+				fail(p.msg)
+			}
+		}
+	}
+}
+
+func parentLabels(p *Ref, state string) []Label {
+	return []Label{{"parent_group", p.Group}, {"parent_kind", p.Kind}, {"parent_name", p.Name}, {"parent_namespace", p.Namespace},
+		{"parent_port", p.port()}, {"parent_section_name", p.Section}, {"state", state}}
+}
+
+func (g *Graph) parentAttachment(n *Node, emit Emit) {
+	r := n.route
+	for i, p := range r.parents {
+		state := StatePending
+		switch {
+		case g.parentNotFound(p):
+			state = StateParentNotFound
+		case r.verdicts[i] == accepted:
+			state = StateAccepted
+		case r.verdicts[i] == notAccepted:
+			state = StateNotAccepted
+		}
+		emit(parentLabels(p, state), 1)
+	}
+	for _, p := range r.stale {
+		emit(parentLabels(p, StateStale), 1)
+	}
+}
+
+// parentNotFound: the parent is a Gateway or ListenerSet the graph knows
+// completely, and it, or the listener the parentRef names, does not exist.
+// Parents of other kinds (a Service, for mesh), of kinds not read, or in
+// namespaces not read are judged from status alone.
+func (g *Graph) parentNotFound(p *Ref) bool {
+	switch RoleOf(p.gk()) {
+	case Gateway, ListenerSet:
+		known, found := g.exists(p.gk(), p.Namespace, p.Name, p.Section, p.Port)
+		return known && !found
+	}
+	return false
+}
+
+type applied struct {
+	policy *Node
+	via    string
+}
+
+// effective is the policies that apply to a route (GEP-713 inheritance),
+// each with how, sorted and without repeats.
+func (g *Graph) effective(n *Node) []applied {
+	var out []applied
+	add := func(gk GK, namespace, name string, via string, section func(string) bool) {
+		for _, p := range g.byTarget[key4{gk, key{namespace, name}}] {
+			for _, t := range p.policy {
+				if t.gk() == gk && t.Namespace == namespace && t.Name == name && section(t.Section) {
+					out = append(out, applied{p, via})
+					break
+				}
+			}
+		}
+	}
+	anySection := func(string) bool { return true }
+	whole := func(s string) bool { return s == "" }
+	add(n.GK, n.Namespace, n.Name, ViaRoute, anySection)
+	for _, p := range n.route.parents {
+		role := RoleOf(p.gk())
+		if (role != Gateway && role != ListenerSet) || g.parentNotFound(p) {
+			continue
+		}
+		// The listeners this parentRef attaches through: the one it names,
+		// or every listener (on its port) that admits the route.
+		listeners := func(s string) bool { return s != "" && s == p.Section }
+		if p.Section == "" {
+			admitted := g.admittingListeners(n, p)
+			listeners = func(s string) bool { return s != "" && slices.Contains(admitted, s) }
+		}
+		if role == Gateway {
+			add(p.gk(), p.Namespace, p.Name, ViaGateway, whole)
+			add(p.gk(), p.Namespace, p.Name, ViaListener, listeners)
+			continue
+		}
+		// A ListenerSet: a policy on it or on its listeners applies through
+		// its listeners; one on its Gateway as on the Gateway's own routes.
+		// A policy on a listener of the Gateway does not.
+		add(p.gk(), p.Namespace, p.Name, ViaListener, whole)
+		add(p.gk(), p.Namespace, p.Name, ViaListener, listeners)
+		if ls := g.node(p.gk(), p.Namespace, p.Name); ls != nil && ls.parent.gateway != nil {
+			gw := ls.parent.gateway
+			if RoleOf(gw.gk()) == Gateway {
+				add(gw.gk(), gw.Namespace, gw.Name, ViaGateway, whole)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b applied) int {
+		return cmp.Or(cmp.Compare(a.policy.GK.Group, b.policy.GK.Group), cmp.Compare(a.policy.GK.Kind, b.policy.GK.Kind),
+			cmp.Compare(a.policy.Namespace, b.policy.Namespace), cmp.Compare(a.policy.Name, b.policy.Name), cmp.Compare(a.via, b.via))
+	})
+	return slices.Compact(out)
+}
+
+func (g *Graph) node(gk GK, namespace, name string) *Node {
+	if k := g.kinds[gk]; k != nil {
+		return k.objects[key{namespace, name}]
+	}
+	return nil
+}
+
+// admittingListeners are the names of the listeners of the parent p names
+// (on p's port, if set) whose allowedRoutes admit route n: its kind, and its
+// namespace by `from: All` or `Same`. `Selector` needs the labels of
+// Namespaces, which the exporter does not read: it counts as admitting.
+func (g *Graph) admittingListeners(n *Node, p *Ref) []string {
+	parent := g.node(p.gk(), p.Namespace, p.Name)
+	if parent == nil || parent.parent == nil {
+		return nil
+	}
+	var out []string
+	for _, l := range parent.parent.listeners {
+		if p.Port != 0 && l.port != p.Port {
+			continue
+		}
+		if l.from == "Same" && n.Namespace != parent.Namespace {
+			continue
+		}
+		if l.from != "All" && l.from != "Same" && l.from != "Selector" {
+			continue
+		}
+		if !l.admitsKind(n.GK) {
+			continue
+		}
+		out = append(out, l.name)
+	}
+	return out
+}
+
+// admitsKind: allowedRoutes.kinds, or when empty the kinds the protocol
+// carries (the Gateway API's defaults).
+func (l *listener) admitsKind(gk GK) bool {
+	if len(l.kinds) > 0 {
+		return slices.Contains(l.kinds, gk)
+	}
+	if gk.Group != GatewayGroup {
+		return false
+	}
+	switch l.protocol {
+	case "HTTP", "HTTPS":
+		return gk.Kind == "HTTPRoute" || gk.Kind == "GRPCRoute"
+	case "TLS":
+		return gk.Kind == "TLSRoute"
+	case "TCP":
+		return gk.Kind == "TCPRoute"
+	case "UDP":
+		return gk.Kind == "UDPRoute"
+	}
+	return false
+}
+
+func (g *Graph) coverage(n *Node, emit Emit) {
+	var kinds []GK
+	for _, gk := range coverageKinds {
+		if k := g.kinds[gk]; k != nil && k.state == Served {
+			kinds = append(kinds, gk)
+		}
+	}
+	for gk := range g.covering {
+		if !slices.Contains(kinds, gk) {
+			kinds = append(kinds, gk)
+		}
+	}
+	if len(kinds) == 0 {
+		return
+	}
+	slices.SortFunc(kinds, func(a, b GK) int { return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.Kind, b.Kind)) })
+	eff := g.effective(n)
+	for _, gk := range kinds {
+		v := 0.0
+		if slices.ContainsFunc(eff, func(a applied) bool { return a.policy.GK == gk }) ||
+			(isKuadrant(gk.Group) && contains(n.route.affected, gk.Kind)) {
+			v = 1
+		}
+		emit([]Label{{"policy_group", gk.Group}, {"policy_kind", gk.Kind}}, v)
+	}
+}
+
+// isKuadrant: Kuadrant's policy controller marks the routes its policies
+// affect with kuadrant.io/<Kind>Affected conditions.
+func isKuadrant(group string) bool {
+	return group == "kuadrant.io" || group == "extensions.kuadrant.io"
+}
+
+func (g *Graph) targetResolved(n *Node, emit Emit) {
+	for _, t := range n.policy {
+		known, found := g.exists(t.gk(), t.Namespace, t.Name, t.Section, 0)
+		if !known {
+			continue
+		}
+		v := 0.0
+		if found {
+			v = 1
+		}
+		labels := []Label{{"target_group", t.Group}, {"target_kind", t.Kind}, {"target_name", t.Name}}
+		if t.HasNamespace {
+			labels = append(labels, Label{"target_namespace", t.Namespace})
+		}
+		if t.HasSection {
+			labels = append(labels, Label{"target_section_name", t.Section})
+		}
+		emit(labels, v)
+	}
+}
+
+// permitted judges a reference from an object of kind from in namespace ns:
+// same namespace, or a ReferenceGrant in the referred namespace that lists
+// the referring kind and namespace, and the referred kind (and name, if it
+// names one).
+func (g *Graph) permitted(ns string, from GK, r *Ref) string {
+	if r.Namespace == ns {
+		return Permitted
+	}
+	if k := g.kinds[grantKind]; k == nil || k.state == Unknown || !g.inScope(r.Namespace) {
+		return PermitUnknown
+	}
+	for _, gr := range g.grants[r.Namespace] {
+		if !slices.ContainsFunc(gr.grant.from, func(f grantFrom) bool {
+			return f.group == from.Group && f.kind == from.Kind && f.namespace == ns
+		}) {
+			continue
+		}
+		if slices.ContainsFunc(gr.grant.to, func(t grantTo) bool {
+			return t.group == r.Group && t.kind == r.Kind && (t.name == "" || t.name == r.Name)
+		}) {
+			return Permitted
+		}
+	}
+	return NotPermitted
+}
