@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/graph"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/once"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
@@ -94,7 +95,10 @@ type Core struct {
 	fields   map[*spec.Kind]*objects.Fields
 	free     map[*spec.Kind][]*engine.Renderer
 	lastRead map[*spec.Kind]source.Resource
-	ready    atomic.Bool
+	// graphOn: some current kind has graph families, so every kind is read
+	// with the graph's fields too and feeds the attachment graph.
+	graphOn bool
+	ready   atomic.Bool
 }
 
 // NewCore makes the shared core.
@@ -238,10 +242,18 @@ func (c *Core) setKinds(kinds []*spec.Kind) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := make(map[*spec.Kind]bool, len(kinds))
+	graphOn := false
+	for _, k := range kinds {
+		graphOn = graphOn || k.HasGraph()
+	}
+	if graphOn != c.graphOn {
+		c.graphOn = graphOn
+		clear(c.fields)
+	}
 	for _, k := range kinds {
 		now[k] = true
 		if c.fields[k] == nil {
-			c.fields[k] = engine.Projection(k)
+			c.fields[k] = c.projection(k)
 		}
 	}
 	for k := range c.current {
@@ -263,15 +275,47 @@ func (c *Core) lastResource(k *spec.Kind) source.Resource {
 	return source.Resource{Group: k.GVK.Group, Version: k.GVK.Version, Kind: k.GVK.Kind}
 }
 
-// Fields is the part of a kind's objects its families can observe.
+// Fields is the part of a kind's objects its families can observe, and the
+// graph when it is on.
 func (c *Core) Fields(k *spec.Kind) *objects.Fields {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if f := c.fields[k]; f != nil {
 		return f
 	}
-	return engine.Projection(k)
+	return c.projection(k)
 }
+
+// projection is engine.Projection plus, with the graph on, what the graph
+// reads. Called with mu held.
+func (c *Core) projection(k *spec.Kind) *objects.Fields {
+	if !c.graphOn {
+		return engine.Projection(k)
+	}
+	return engine.ProjectionWith(k, func(root *objects.Fields) {
+		graph.AddFields(root, graph.GK{Group: k.GVK.Group, Kind: k.GVK.Kind})
+	})
+}
+
+// GraphOn reports whether the current kinds have graph families: then both
+// modes feed an attachment graph (pkg/graph) with every object they read.
+func (c *Core) GraphOn() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.graphOn
+}
+
+// InScope reports whether objects in namespace ns are read at all: the
+// graph judges the existence of objects in those namespaces only.
+func (c *Core) InScope(ns string) bool {
+	if slices.Contains(c.opts.DeniedNamespaces, ns) {
+		return false
+	}
+	return len(c.opts.Namespaces) == 0 || slices.Contains(c.opts.Namespaces, ns)
+}
+
+// GraphKind is the graph's name for the kind a result reads.
+func GraphKind(r source.Resource) graph.GK { return graph.GK{Group: r.Group, Kind: r.Kind} }
 
 // Scope is one LIST (or watch) a resource needs: a namespace ("" for all, or
 // a cluster-scoped kind) and a field selector.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/graph"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
@@ -119,6 +120,12 @@ func (c *Collector) collect(ctx context.Context) []KindResult {
 	if round.Err != nil {
 		return kinds
 	}
+	// With graph families, every object feeds one graph, and graph families
+	// are rendered once every kind is read (finishGraph).
+	var g *graph.Graph
+	if c.GraphOn() {
+		g = graph.New(c.InScope, false)
+	}
 	sem := make(chan struct{}, c.parallel)
 	var wg sync.WaitGroup
 	for i := range kinds {
@@ -136,27 +143,41 @@ func (c *Collector) collect(ctx context.Context) []KindResult {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			c.collectKind(ctx, kr)
+			c.collectKind(ctx, kr, g)
 		}()
 	}
 	wg.Wait()
+	if g != nil {
+		c.finishGraph(kinds, g)
+	}
 	return kinds
 }
 
-func (c *Collector) collectKind(ctx context.Context, kr *KindResult) {
+func (c *Collector) collectKind(ctx context.Context, kr *KindResult, g *graph.Graph) {
 	start := time.Now()
 	r := c.Renderer(kr)
 	shard, shards := c.Shard()
+	gk := GraphKind(kr.Resource)
 	add := func(items []any) error {
 		for _, it := range items {
 			obj, ok := it.(map[string]any)
 			if !ok {
 				continue
 			}
+			// Every object is in the graph, also another shard's: each
+			// shard judges its own objects against all of them.
+			var n *graph.Node
+			if g != nil {
+				n = g.Insert(graph.Extract(gk, obj))
+			}
 			if shards > 1 && !keep(obj, shard, shards) {
 				continue
 			}
 			r.Add(obj)
+			if n != nil && r.HasGraph() {
+				r.KeepBase(n, obj)
+				r.Defer(n)
+			}
 		}
 		return ctx.Err()
 	}
@@ -173,7 +194,33 @@ func (c *Collector) collectKind(ctx context.Context, kr *KindResult) {
 	}
 	kr.Duration = time.Since(start)
 	c.Listed(kr.Resource, err, kr.Duration)
+	if err == nil && g != nil && r.HasGraph() {
+		kr.Renderer = r // finished by finishGraph
+		return
+	}
 	c.Record(kr, r, err)
+}
+
+// finishGraph tells the graph which kinds it holds completely, then renders
+// the graph families of every kind that has them and records those kinds.
+func (c *Collector) finishGraph(kinds []KindResult, g *graph.Graph) {
+	for i := range kinds {
+		kr := &kinds[i]
+		gk := GraphKind(kr.Resource)
+		switch {
+		case kr.NotServed:
+			g.SetKind(gk, graph.NotServed, kr.Resource.Namespaced)
+		case kr.Err == nil && (kr.Renderer != nil || kr.Up):
+			g.SetKind(gk, graph.Served, kr.Resource.Namespaced)
+		}
+	}
+	for i := range kinds {
+		kr := &kinds[i]
+		if r := kr.Renderer; r != nil && !kr.Up && kr.Err == nil {
+			r.AddGraph(g)
+			c.Record(kr, r, nil)
+		}
+	}
 }
 
 func (c *Collector) listAll(ctx context.Context, r source.Resource, fields *objects.Fields, add func([]any) error) error {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/klauspost/compress/s2"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/graph"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/scrape"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
 )
@@ -30,6 +32,14 @@ type store struct {
 	shard, shards         int
 	core                  *scrape.Core
 	kind                  string
+
+	// graph, when on, gets every object of the scope (namespace; "" for
+	// all), another shard's too; once a build commits, the kind is known
+	// there (everSynced).
+	graph      *graph.Graph
+	gk         graph.GK
+	namespace  string
+	everSynced bool
 }
 
 func newStore(r *engine.Renderer, shard, shards int, core *scrape.Core, kind string) *store {
@@ -105,9 +115,16 @@ type build struct {
 	groups []*group
 	tail   []object
 	err    error
+	stamp  uint64 // the graph's clock when it began
 }
 
-func (s *store) begin() *build { return &build{} }
+func (s *store) begin() *build {
+	b := &build{}
+	if s.graph != nil {
+		b.stamp = s.graph.Stamp()
+	}
+	return b
+}
 
 // add renders one object of a build.
 func (s *store) add(b *build, obj map[string]any) {
@@ -156,6 +173,11 @@ func (s *store) commit(b *build, err error) {
 	if err == nil {
 		s.seal(b)
 		s.groups = b.groups
+		if s.graph != nil {
+			// What the build did not see is gone.
+			s.graph.Sweep(s.gk, s.namespace, b.stamp)
+			s.everSynced = true
+		}
 	}
 }
 
@@ -182,6 +204,9 @@ func (s *store) follow(ev source.Events) (rv string, err error) {
 				s.groups, err = s.remove(s.groups, objectKey(e.Object))
 			}
 		case "DELETED":
+			if s.graph != nil {
+				s.graph.Delete(s.gk, meta(e.Object, "namespace"), meta(e.Object, "name"))
+			}
 			s.groups, err = s.remove(s.groups, objectKey(e.Object))
 		}
 		s.mu.Unlock()
@@ -199,17 +224,32 @@ func meta(obj map[string]any, key string) string {
 
 func uid(obj map[string]any) string { return meta(obj, "uid") }
 
-// objectKey orders objects as list mode does, by namespace then name: no name
-// holds a NUL, so the joined strings compare as the pairs do.
-func objectKey(obj map[string]any) string { return meta(obj, "namespace") + "\x00" + meta(obj, "name") }
+// objectKey orders objects as list mode does, by namespace then name.
+func objectKey(obj map[string]any) string { return storeKey(meta(obj, "namespace"), meta(obj, "name")) }
+
+// storeKey joins a namespace and a name: no name holds a NUL, so the joined
+// strings compare as the pairs do.
+func storeKey(namespace, name string) string { return namespace + "\x00" + name }
+
+// splitKey is storeKey's inverse.
+func splitKey(key string) (namespace, name string) {
+	namespace, name, _ = strings.Cut(key, "\x00")
+	return namespace, name
+}
 
 // renderObject renders one object on its own, or reports that another shard
 // owns it. Called with mu held.
 func (s *store) renderObject(obj map[string]any) (o object, keep bool) {
+	// Every object is in the graph, also another shard's: each shard judges
+	// its own objects against all of them.
+	var n *graph.Node
+	if s.graph != nil {
+		n = s.graph.Insert(graph.Extract(s.gk, obj))
+	}
 	if !scrape.Keeps(uid(obj), s.shard, s.shards) {
 		return object{}, false
 	}
-	blob, ends, dups := s.render.RenderOne(obj)
+	blob, ends, dups := s.render.RenderObject(obj, n, s.graph)
 	if dups > 0 {
 		s.core.Duplicates(s.kind, dups)
 	}

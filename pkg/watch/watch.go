@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/graph"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/scrape"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
@@ -33,6 +34,9 @@ type Collector struct {
 	Rediscover time.Duration
 
 	reflectors sync.WaitGroup
+	// graph is the attachment graph every store feeds, when the kinds have
+	// graph families (scrape.Core.GraphOn); see graph.go.
+	graph *graph.Graph
 	// noWatchList holds the resources (source.Resource) the API server does
 	// not serve watch-lists for.
 	noWatchList sync.Map
@@ -67,8 +71,10 @@ func New(ctx context.Context, plan *spec.Plan, disc scrape.Discoverer, api API, 
 // (see scrape.KindProvider): each reconcile starts reflectors for new kinds
 // and stops those of kinds that are gone.
 func NewWithKinds(ctx context.Context, kinds scrape.KindProvider, disc scrape.Discoverer, api API, opts scrape.Options, obs scrape.Observer, log *slog.Logger) *Collector {
-	return &Collector{Core: scrape.NewCore(kinds, disc, opts, obs, log), api: api, ctx: ctx,
+	c := &Collector{Core: scrape.NewCore(kinds, disc, opts, obs, log), api: api, ctx: ctx,
 		Rediscover: 10 * time.Second, watches: map[key]*resourceWatch{}}
+	c.graph = graph.New(c.InScope, true)
+	return c
 }
 
 // KindsChanged rediscovers now rather than at the next Rediscover: the
@@ -134,6 +140,7 @@ func (c *Collector) reconcile(ctx context.Context) {
 			// the provider dropped the kind.
 			w.cancel()
 			delete(c.watches, k)
+			c.forgetGraph(k, want)
 		}
 	}
 }
@@ -147,6 +154,9 @@ func (c *Collector) start(kr scrape.KindResult, shard, shards int) *resourceWatc
 	scopes := slices.SortedFunc(slices.Values(c.Scopes(r)), func(a, b scrape.Scope) int { return cmp.Compare(a.Namespace, b.Namespace) })
 	for _, sc := range scopes {
 		st := newStore(c.NewRenderer(kr.Kind, r), shard, shards, c.Core, r.Kind)
+		if c.GraphOn() {
+			st.graph, st.gk, st.namespace = c.graph, scrape.GraphKind(r), sc.Namespace
+		}
 		w.stores = append(w.stores, st)
 		opts := scopeOptions(sc, c, kr)
 		c.reflectors.Add(1)
@@ -175,6 +185,7 @@ func (c *Collector) Collect(ctx context.Context) (*scrape.Result, error) {
 	kinds := slices.Clone(c.round.Kinds)
 	watches := maps.Clone(c.watches)
 	c.mu.Unlock()
+	c.syncGraph(kinds, watches)
 
 	for i := range kinds {
 		kr := &kinds[i]

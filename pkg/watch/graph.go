@@ -1,0 +1,117 @@
+package watch
+
+import (
+	"slices"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/graph"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/scrape"
+)
+
+// Watch mode keeps one attachment graph for its lifetime, fed by every
+// store as events arrive. An object's graph families are rendered with its
+// other families when it changes; a change elsewhere that affects them (a
+// policy deleted, a Gateway created, a ReferenceGrant added) marks it in the
+// graph, and the next scrape renders those families again before it reads
+// the groups, so that it serves them as list mode would.
+
+// syncGraph tells the graph which kinds it now holds completely (every scope
+// synced once) or knows to be absent, then renders again the graph families
+// that changes marked. Lock order: a store's, then the graph's.
+func (c *Collector) syncGraph(kinds []scrape.KindResult, watches map[key]*resourceWatch) {
+	if c.graph == nil {
+		return
+	}
+	for _, kr := range kinds {
+		gk := scrape.GraphKind(kr.Resource)
+		switch {
+		case kr.NotServed:
+			c.graph.SetKind(gk, graph.NotServed, true)
+		case kr.Err == nil:
+			if w := watches[key{kr.Kind, kr.Resource}]; w != nil && w.everSynced() {
+				c.graph.SetKind(gk, graph.Served, kr.Resource.Namespaced)
+			}
+		}
+	}
+	for _, w := range watches {
+		for _, st := range w.stores {
+			st.refreshGraph()
+		}
+	}
+}
+
+func (w *resourceWatch) everSynced() bool {
+	for _, st := range w.stores {
+		st.mu.RLock()
+		ok := st.everSynced
+		st.mu.RUnlock()
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// refreshGraph renders again the graph families of the store's objects that
+// the graph marked, repacking each group they are in once.
+func (s *store) refreshGraph() {
+	if s.graph == nil || !s.render.HasGraph() {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dirty := s.graph.TakeDirty(s.gk, s.namespace)
+	if len(dirty) == 0 {
+		return
+	}
+	keys := make([]string, len(dirty))
+	for i, d := range dirty {
+		keys[i] = storeKey(d.Namespace, d.Name)
+	}
+	slices.Sort(keys)
+	for gi, g := range s.groups {
+		first, last := g.firstKey(), g.lastKey()
+		lo, _ := slices.BinarySearch(keys, first)
+		if lo == len(keys) || keys[lo] > last {
+			continue
+		}
+		objs, err := s.unpack(g)
+		if err != nil {
+			// A group that cannot be read back is a bug; the watch relists
+			// when it next meets it.
+			continue
+		}
+		changed := false
+		for j := range objs {
+			o := &objs[j]
+			if _, found := slices.BinarySearch(keys, o.key); !found {
+				continue
+			}
+			ns, name := splitKey(o.key)
+			n := s.graph.Lookup(s.gk, ns, name)
+			if n == nil {
+				continue
+			}
+			blob, ends, dups := s.render.ReplaceGraph(o.blob, o.ends, n, s.graph)
+			if dups > 0 {
+				s.core.Duplicates(s.kind, dups)
+			}
+			o.blob, o.ends, changed = blob, ends, true
+		}
+		if changed {
+			// Replaced, never changed: a scrape may be reading the old one.
+			s.groups[gi] = s.pack(objs)
+		}
+	}
+}
+
+// forgetGraph drops from the graph a kind no longer watched, unless another
+// version of it is (its sync sweeps what it does not see). Called with c.mu
+// held.
+func (c *Collector) forgetGraph(gone key, want map[key]bool) {
+	for k := range want {
+		if k.res.Group == gone.res.Group && k.res.Kind == gone.res.Kind {
+			return
+		}
+	}
+	c.graph.Forget(scrape.GraphKind(gone.res))
+}
