@@ -12,6 +12,7 @@ import (
 	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/graph"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
@@ -76,6 +77,9 @@ func generate() ([]byte, error) {
 			if f.Each.Nested != nil {
 				typ += " (nested)"
 			}
+			if f.Graph != spec.NoRelation {
+				typ += " ([graph](#the-attachment-graph-what-lies-between-objects))"
+			}
 			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", f.Name, typ, labelList(k, f), escapeCell(f.Help))
 		}
 		b.WriteString("\nExamples, rendered from the demo objects in `internal/testenv/samples` at the version they are written in:\n\n```\n")
@@ -122,6 +126,9 @@ func labelList(k *spec.Kind, f *spec.Family) string {
 	}
 	add(f.Base)
 	add(f.Each.Labels)
+	for _, n := range graph.LabelNames(f.Graph) {
+		set[n] = true
+	}
 	for lv := f.Each.Nested; lv != nil; lv = lv.Nested {
 		add(lv.Labels)
 		if lv.LabelFromKey != "" {

@@ -335,3 +335,23 @@ func (g *Graph) permitted(ns string, from GK, r *Ref) string {
 	}
 	return NotPermitted
 }
+
+// LabelNames are the labels a relation's samples carry (besides the object's
+// own), for documentation.
+func LabelNames(rel spec.Relation) []string {
+	switch rel {
+	case spec.ParentAttachment:
+		return []string{"parent_group", "parent_kind", "parent_name", "parent_namespace", "parent_port", "parent_section_name", "state"}
+	case spec.EffectivePolicy:
+		return []string{"policy_group", "policy_kind", "policy_name", "policy_namespace", "via"}
+	case spec.PolicyCoverage:
+		return []string{"policy_group", "policy_kind"}
+	case spec.BackendRefs:
+		return []string{"backend_group", "backend_kind", "backend_name", "backend_namespace", "backend_port", "permitted", "rule"}
+	case spec.TargetResolved:
+		return []string{"target_group", "target_kind", "target_name", "target_namespace", "target_section_name"}
+	case spec.ListenerCertificateRefs:
+		return []string{"listener_name", "permitted", "ref_group", "ref_kind", "ref_name", "ref_namespace"}
+	}
+	return nil
+}

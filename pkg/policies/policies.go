@@ -127,18 +127,19 @@ func props(schema any) map[string]any {
 // Kinds makes one spec kind per policy CRD that plan does not declare (a kind
 // declared at any version, or a "*" kind of its group, keeps its declared
 // families and nothing more). keep is the --metric-allowlist/denylist (nil:
-// keep all); a kind left without families is not read at all. The result is
-// sorted by group and kind.
+// keep all); a kind left without families is not read at all. Graph families
+// come only with a plan that has some: a kube-state-metrics config builds no
+// graph. The result is sorted by group and kind.
 func Kinds(crds []CRD, plan *spec.Plan, keep func(family string) bool) []*spec.Kind {
 	declared := map[string]bool{}
 	for _, k := range plan.Kinds {
 		declared[k.GVK.Group+"/"+k.GVK.Kind] = true
 	}
 	families := template.Families
-	if keep != nil {
+	if graph := plan.HasGraph(); keep != nil || !graph {
 		families = nil
 		for _, f := range template.Families {
-			if keep(f.Name) {
+			if (keep == nil || keep(f.Name)) && (graph || f.Graph == spec.NoRelation) {
 				families = append(families, f)
 			}
 		}

@@ -397,6 +397,16 @@ func TestBadShapes(t *testing.T) {
 		"gatewayapi_policy_ancestor_condition_observed_generation: [conditions]: expected an object or a list, got string",
 		"gatewayapi_policy_ancestor_condition_last_transition_time: [conditions]: expected an object or a list, got string",
 		`gatewayapi_policy_ancestor_condition: [conditions]: [status]: strconv.ParseFloat: parsing "maybe": invalid syntax`,
+		// The attachment graph reads the targets too, when the graph
+		// families are rendered (after every object is in): each target
+		// that is not a reference with a kind and a name counts once, and
+		// the one that is ({kind: Gateway, name: eg}, core group) has no
+		// sample as no core Gateway kind is read.
+		"gatewayapi_policy_target_resolved: spec.targetRef: not a reference with a kind and a name",
+		"gatewayapi_policy_target_resolved: spec.targetRefs: not a list",
+		"gatewayapi_policy_target_resolved: spec.targetRefs[0]: not a reference with a kind and a name",
+		"gatewayapi_policy_target_resolved: spec.targetRefs[1]: not a reference with a kind and a name",
+		"gatewayapi_policy_target_resolved: spec.targetRefs[2]: not a reference with a kind and a name",
 	}
 	if strings.Join(errs, "\n") != strings.Join(wantErrs, "\n") {
 		t.Errorf("evaluation errors:\n%s\nwant:\n%s", strings.Join(errs, "\n"), strings.Join(wantErrs, "\n"))
