@@ -60,8 +60,12 @@ func generate() ([]byte, error) {
 		}
 	}
 
+	cost, err := graphCost(plan)
+	if err != nil {
+		return nil, err
+	}
 	var b strings.Builder
-	b.WriteString(intro)
+	b.WriteString(strings.Replace(intro, "GRAPH_COST", cost, 1))
 	for _, k := range plan.Kinds {
 		fmt.Fprintf(&b, "\n## %s\n\n", k.GVK.Kind)
 		fmt.Fprintf(&b, "Declared in [`metrics-spec/%s`](metrics-spec/%s) as `%s/%s`; read at that version when the cluster serves it, otherwise at the kind's preferred served version.\n\n",

@@ -90,6 +90,7 @@ other family are served, and each distinct problem is logged once and counted in
 ` + "`gateway_metrics_evaluation_errors_total{family}`" + `. (A map where a number is expected keeps kube-state-metrics'
 reading, one sample per entry, and is reported all the same.)
 
+` + graphSection + `
 ## Freshness: is a status current?
 
 A controller that has not reconciled an object's latest spec leaves conditions that describe an older generation.
