@@ -64,8 +64,6 @@ func (r *Renderer) Reset(gvk GVK) {
 	r.objects = 0
 	r.Duplicates = 0
 	r.DropPacked()
-	clear(r.deferred)
-	r.deferred = r.deferred[:0]
 	for i := range r.bufs {
 		r.bufs[i] = r.bufs[i][:0]
 		r.zs[i].reset()
@@ -342,11 +340,14 @@ type packedObject struct {
 	u    Unpacker
 }
 
-// DropPacked forgets the packed objects (a pooled renderer would otherwise
-// keep objects' bytes alive that their store has since replaced).
+// DropPacked forgets the packed objects and deferred graph nodes (a pooled
+// renderer would otherwise keep objects' bytes alive that their store has
+// since replaced, or a whole collection's graph).
 func (r *Renderer) DropPacked() {
 	clear(r.packed)
 	r.packed = r.packed[:0]
+	clear(r.deferred)
+	r.deferred = r.deferred[:0]
 }
 
 // AddPacked adds a run of objects whose families are kept compressed, each

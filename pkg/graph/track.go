@@ -39,6 +39,14 @@ func (g *Graph) TakeDirty(gk GK, namespace string) []Dirty {
 	return out
 }
 
+// Marked reports whether objects of gk wait for TakeDirty: a cheap look
+// before a caller takes its own locks.
+func (g *Graph) Marked(gk GK) bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return len(g.dirty[gk]) > 0
+}
+
 func (g *Graph) mark(n *Node) {
 	if !g.track {
 		return

@@ -54,7 +54,7 @@ func (w *resourceWatch) everSynced() bool {
 // refreshGraph renders again the graph families of the store's objects that
 // the graph marked, repacking each group they are in once.
 func (s *store) refreshGraph() {
-	if s.graph == nil || !s.render.HasGraph() {
+	if s.graph == nil || !s.render.HasGraph() || !s.graph.Marked(s.gk) {
 		return
 	}
 	s.mu.Lock()
