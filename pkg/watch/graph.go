@@ -54,7 +54,11 @@ func (w *resourceWatch) everSynced() bool {
 // refreshGraph renders again the graph families of the store's objects that
 // the graph marked, repacking each group they are in once.
 func (s *store) refreshGraph() {
-	if s.graph == nil || !s.render.HasGraph() || !s.graph.Marked(s.gk) {
+	if s.graph == nil || !s.graph.Marked(s.gk) {
+		return
+	}
+	if !s.render.HasGraph() {
+		s.graph.TakeDirty(s.gk, s.namespace) // nothing to render: forget them
 		return
 	}
 	s.mu.Lock()
