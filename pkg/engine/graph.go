@@ -113,26 +113,27 @@ func (r *Renderer) ReplaceGraph(blob []byte, ends []int32, n *graph.Node, g *gra
 
 func (r *Renderer) appendGraphFamily(b []byte, f *spec.Family, n *graph.Node, g *graph.Graph) []byte {
 	ev := &r.ev
+	g.Samples(f.Graph, n, &r.graphBuf, func(msg string) { ev.fail(f, errors.New(msg)) })
+	if r.graphBuf.Len() == 0 {
+		return b
+	}
 	ev.samples = ev.samples[:0]
-	g.Samples(f.Graph, n, func(labels []graph.Label, v float64) {
+	for i := range r.graphBuf.Len() {
+		labels, v := r.graphBuf.Sample(i)
 		s := ev.add()
 		for _, l := range labels {
 			s.labels = append(s.labels, label{l.Name, l.Value})
 		}
+		s.labels.sort()
 		s.value = v
-	}, func(msg string) { ev.fail(f, errors.New(msg)) })
-	if len(ev.samples) == 0 {
-		return b
-	}
-	for i := range ev.samples {
-		ev.samples[i].labels.sort()
 	}
 	slices.SortStableFunc(ev.samples, func(a, b sample) int { return compareLabels(a.labels, b.labels) })
 	r.graphBase(f, n)
-	// The base labels are the node's, not the object's: the next family
+	b = r.appendSamples(b, f)
+	// The base labels were the node's, not an object's: the next family
 	// computes its own.
-	defer func() { r.baseID = 0 }()
-	return r.appendSamples(b, f)
+	r.baseID = 0
+	return b
 }
 
 // graphBase computes the base labels of graph family f from n.

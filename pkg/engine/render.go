@@ -42,6 +42,7 @@ type Renderer struct {
 	// whose graph families are still to render (see graph.go).
 	graphFams int
 	deferred  []*graph.Node
+	graphBuf  graph.Buffer
 }
 
 // NewRenderer makes a renderer for kind k read at gvk. onError receives

@@ -13,6 +13,7 @@ package graph
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -128,12 +129,27 @@ func (g *Graph) Stamp() uint64 {
 	return g.stamp
 }
 
-// Insert adds a node, replacing the one of the same kind, namespace and name,
-// and returns the node as kept (its references interned).
+// Put reads an object of kind gk into the graph (Extract, then Insert, with
+// no copy of what the graph already holds), and returns its node.
+func (g *Graph) Put(gk GK, obj map[string]any) *Node {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := extract(GK{g.str(gk.Group), g.str(gk.Kind)}, obj, g.str(str(metaOf(obj), "namespace")), g.internValue)
+	g.adopted(n)
+	return g.insert(n)
+}
+
+// Insert adds a node made by Extract, replacing the one of the same kind,
+// namespace and name, and returns the node as kept (its references
+// interned).
 func (g *Graph) Insert(n *Node) *Node {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.adopt(n)
+	return g.insert(n)
+}
+
+func (g *Graph) insert(n *Node) *Node {
 	k := g.kind(n.GK)
 	kk := key{n.Namespace, n.Name}
 	old := k.objects[kk]
@@ -232,29 +248,40 @@ func (g *Graph) Len() int {
 // with every other node that has the same, and never pointing into a
 // decoder's buffer.
 func (g *Graph) adopt(n *Node) {
-	g.stamp++
-	n.stamp = g.stamp
 	n.GK = GK{g.str(n.GK.Group), g.str(n.GK.Kind)}
 	n.Namespace = g.str(n.Namespace)
 	if r := n.route; r != nil {
 		g.internAll(r.parents)
 		g.internAll(r.stale)
 		g.internAll(r.backends)
-		for i, k := range r.affected {
-			r.affected[i] = g.str(k)
-		}
 	}
 	if p := n.parent; p != nil {
 		if p.gateway != nil {
 			p.gateway = g.intern(p.gateway)
 		}
 		for i := range p.listeners {
-			l := &p.listeners[i]
-			l.protocol, l.from = g.str(l.protocol), g.str(l.from)
-			g.internAll(l.certs)
+			g.internAll(p.listeners[i].certs)
 		}
 	}
 	g.internAll(n.policy)
+	g.adopted(n)
+}
+
+// adopted finishes a node made with the graph's strings and references.
+func (g *Graph) adopted(n *Node) {
+	g.stamp++
+	n.stamp = g.stamp
+	if r := n.route; r != nil {
+		for i, k := range r.affected {
+			r.affected[i] = g.str(k)
+		}
+	}
+	if p := n.parent; p != nil {
+		for i := range p.listeners {
+			l := &p.listeners[i]
+			l.protocol, l.from = g.str(l.protocol), g.str(l.from)
+		}
+	}
 }
 
 func (g *Graph) internAll(refs []*Ref) {
@@ -263,14 +290,22 @@ func (g *Graph) internAll(refs []*Ref) {
 	}
 }
 
-func (g *Graph) intern(r *Ref) *Ref {
-	if c, ok := g.refs[*r]; ok {
+func (g *Graph) intern(r *Ref) *Ref { return g.internValue(*r) }
+
+// internValue is the graph's one copy of a reference (its strings too).
+func (g *Graph) internValue(r Ref) *Ref {
+	if c, ok := g.refs[r]; ok {
 		return c
 	}
 	c := &Ref{Group: g.str(r.Group), Kind: g.str(r.Kind), Namespace: g.str(r.Namespace), Name: g.str(r.Name), Section: g.str(r.Section),
 		Port: r.Port, HasNamespace: r.HasNamespace, HasSection: r.HasSection}
+	if c.Port != 0 {
+		c.portLabel = strconv.Itoa(int(c.Port))
+	}
 	if len(g.refs) < 1<<20 {
-		g.refs[*c] = c
+		key := *c
+		key.portLabel = ""
+		g.refs[key] = c
 	}
 	return c
 }

@@ -217,7 +217,10 @@ func lines(g *graph.Graph, rel spec.Relation, gk graph.GK, ns, name string) []st
 		return []string{"no such node"}
 	}
 	var out []string
-	g.Samples(rel, n, func(labels []graph.Label, v float64) {
+	var buf graph.Buffer
+	g.Samples(rel, n, &buf, func(msg string) { out = append(out, "error: "+msg) })
+	for i := range buf.Len() {
+		labels, v := buf.Sample(i)
 		var b strings.Builder
 		for i, l := range labels {
 			if i > 0 {
@@ -226,7 +229,7 @@ func lines(g *graph.Graph, rel spec.Relation, gk graph.GK, ns, name string) []st
 			fmt.Fprintf(&b, "%s=%q", l.Name, l.Value)
 		}
 		out = append(out, fmt.Sprintf("{%s} %g", b.String(), v))
-	}, func(msg string) { out = append(out, "error: "+msg) })
+	}
 	slices.Sort(out)
 	return slices.Compact(out)
 }

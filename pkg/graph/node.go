@@ -69,16 +69,17 @@ type Ref struct {
 	// Raw presence, for labels that show a reference as written
 	// (target_info shows a targetRef's namespace only when it has one).
 	HasNamespace, HasSection bool
+	portLabel                string // Port as a label value, made when interned
 }
 
 func (r *Ref) gk() GK { return GK{r.Group, r.Kind} }
 
 // port is Port as a label value.
 func (r *Ref) port() string {
-	if r.Port == 0 {
-		return ""
+	if r.Port != 0 && r.portLabel == "" {
+		return strconv.Itoa(int(r.Port)) // not interned (never rendered so)
 	}
-	return strconv.Itoa(int(r.Port))
+	return r.portLabel
 }
 
 // Node is what the graph keeps of one object: its identity and the facts
@@ -175,18 +176,28 @@ type grantTo struct{ group, kind, name string }
 // into a reused buffer. Malformed references are skipped and noted as the
 // node's problems.
 func Extract(gk GK, obj map[string]any) *Node {
+	return extract(gk, obj, str(metaOf(obj), "namespace"), func(r Ref) *Ref { return &r })
+}
+
+func metaOf(obj map[string]any) map[string]any {
 	md, _ := obj["metadata"].(map[string]any)
-	n := &Node{GK: gk, Namespace: clone(str(md, "namespace")), Name: clone(str(md, "name")), role: RoleOf(gk)}
+	return md
+}
+
+// extract reads the facts; keep makes a reference the node's (a copy, or the
+// graph's interned one).
+func extract(gk GK, obj map[string]any, namespace string, keep func(Ref) *Ref) *Node {
+	n := &Node{GK: gk, Namespace: namespace, Name: clone(str(metaOf(obj), "name")), role: RoleOf(gk)}
 	spec, _ := obj["spec"].(map[string]any)
 	switch n.role {
 	case Route:
-		n.route = n.routeFacts(spec, obj["status"])
+		n.route = n.routeFacts(spec, obj["status"], keep)
 	case Gateway, ListenerSet:
-		n.parent = n.parentFacts(spec)
+		n.parent = n.parentFacts(spec, keep)
 	case Grant:
 		n.grant = n.grantFacts(spec)
 	case Policy:
-		n.policy = n.targets(spec)
+		n.policy = n.targets(spec, keep)
 	}
 	return n
 }
@@ -232,7 +243,7 @@ func (n *Node) ref(v any, group, kind string) (Ref, bool) {
 	return r, r.Name != ""
 }
 
-func (n *Node) routeFacts(spec map[string]any, status any) *routeFacts {
+func (n *Node) routeFacts(spec map[string]any, status any, keep func(Ref) *Ref) *routeFacts {
 	f := &routeFacts{}
 	refs, _ := spec["parentRefs"].([]any)
 	for i, v := range refs {
@@ -241,7 +252,7 @@ func (n *Node) routeFacts(spec map[string]any, status any) *routeFacts {
 			n.fail(relParents, "spec.parentRefs[%d]: not a reference with a name", i)
 			continue
 		}
-		f.parents = append(f.parents, newRef(r))
+		f.parents = append(f.parents, keep(r))
 	}
 	f.verdicts = make([]verdict, len(f.parents))
 	st, _ := status.(map[string]any)
@@ -284,7 +295,7 @@ func (n *Node) routeFacts(spec map[string]any, status any) *routeFacts {
 			}
 		}
 		if !matched {
-			f.stale = append(f.stale, newRef(r))
+			f.stale = append(f.stale, keep(r))
 		}
 	}
 	rules, _ := spec["rules"].([]any)
@@ -302,19 +313,19 @@ func (n *Node) routeFacts(spec map[string]any, status any) *routeFacts {
 				n.fail(relBackends, "spec.rules[%d].backendRefs[%d]: not a reference with a name", i, j)
 				continue
 			}
-			f.backends = append(f.backends, newRef(r))
+			f.backends = append(f.backends, keep(r))
 			f.rule = append(f.rule, label)
 		}
 	}
 	return f
 }
 
-func (n *Node) parentFacts(spec map[string]any) *parentFacts {
+func (n *Node) parentFacts(spec map[string]any, keep func(Ref) *Ref) *parentFacts {
 	f := &parentFacts{}
 	if n.role == ListenerSet {
 		r, ok := n.ref(spec["parentRef"], GatewayGroup, "Gateway")
 		if ok {
-			f.gateway = newRef(r)
+			f.gateway = keep(r)
 		} else {
 			n.fail(relPolicies, "spec.parentRef: not a reference with a name")
 		}
@@ -350,7 +361,7 @@ func (n *Node) parentFacts(spec map[string]any) *parentFacts {
 				n.fail(relCerts, "spec.listeners[%d].tls.certificateRefs[%d]: not a reference with a name", i, j)
 				continue
 			}
-			l.certs = append(l.certs, newRef(r))
+			l.certs = append(l.certs, keep(r))
 		}
 		f.listeners = append(f.listeners, l)
 	}
@@ -373,14 +384,14 @@ func (n *Node) grantFacts(spec map[string]any) *grantFacts {
 }
 
 // targets reads GEP-713's spec.targetRef or spec.targetRefs.
-func (n *Node) targets(spec map[string]any) (out []*Ref) {
+func (n *Node) targets(spec map[string]any, keep func(Ref) *Ref) (out []*Ref) {
 	add := func(v any, where string) {
 		r, named := n.ref(v, "", "")
 		if !named || r.Kind == "" {
 			n.fail(relTargets, "%s: not a reference with a kind and a name", where)
 			return
 		}
-		out = append(out, newRef(r))
+		out = append(out, keep(r))
 	}
 	if v, has := spec["targetRef"]; has && v != nil {
 		add(v, "spec.targetRef")
@@ -397,9 +408,6 @@ func (n *Node) targets(spec map[string]any) (out []*Ref) {
 	return out
 }
 
-// newRef keeps a reference until the graph interns it (Insert), which copies
-// its strings then: most references repeat from object to object.
-func newRef(r Ref) *Ref { return &r }
 
 // sameRef compares two parent references as the API does: group, kind,
 // namespace, name, sectionName and port.

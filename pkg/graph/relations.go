@@ -10,8 +10,40 @@ import (
 // Label is one label of a graph sample.
 type Label struct{ Name, Value string }
 
-// Emit receives one sample: labels sorted by name, valid during the call.
-type Emit func(labels []Label, value float64)
+// Buffer receives the samples of one relation of one node, labels sorted by
+// name. It is reused from call to call (and holds the graph's scratch), so
+// rendering a relation allocates nothing once it has grown.
+type Buffer struct {
+	labels   []Label
+	ends     []int
+	values   []float64
+	applied  []applied
+	admitted []string
+	kinds    []GK
+}
+
+// Len is how many samples the buffer holds.
+func (b *Buffer) Len() int { return len(b.values) }
+
+// Sample is sample i: its labels (valid until the buffer is reused) and
+// value.
+func (b *Buffer) Sample(i int) ([]Label, float64) {
+	start := 0
+	if i > 0 {
+		start = b.ends[i-1]
+	}
+	return b.labels[start:b.ends[i]], b.values[i]
+}
+
+func (b *Buffer) reset() {
+	b.labels, b.ends, b.values = b.labels[:0], b.ends[:0], b.values[:0]
+}
+
+func (b *Buffer) add(v float64, labels ...Label) {
+	b.labels = append(b.labels, labels...)
+	b.ends = append(b.ends, len(b.labels))
+	b.values = append(b.values, v)
+}
 
 // Attachment states (the state label of ParentAttachment).
 const (
@@ -44,44 +76,45 @@ const (
 // whose absence on a route is what an operator alerts on.
 var coverageKinds = []GK{{"kuadrant.io", "AuthPolicy"}, {"kuadrant.io", "RateLimitPolicy"}}
 
-// Samples emits the samples of relation rel for node n, and reports through
-// fail the references of n that could not be read for it (bad input: counted
-// as evaluation errors, never fatal). A relation that does not apply to the
-// node's role emits nothing.
-func (g *Graph) Samples(rel spec.Relation, n *Node, emit Emit, fail func(msg string)) {
+// Samples puts the samples of relation rel for node n into buf, and reports
+// through fail the references of n that could not be read for it (bad
+// input: counted as evaluation errors, never fatal). A relation that does
+// not apply to the node's role has no samples.
+func (g *Graph) Samples(rel spec.Relation, n *Node, buf *Buffer, fail func(msg string)) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
+	buf.reset()
 	var mine relation
 	switch rel {
 	case spec.ParentAttachment:
 		mine = relParents
 		if n.route != nil {
-			g.parentAttachment(n, emit)
+			g.parentAttachment(n, buf)
 		}
 	case spec.EffectivePolicy:
 		mine = relPolicies
 		if n.route != nil {
-			for _, e := range g.effective(n) {
-				emit([]Label{{"policy_group", e.policy.GK.Group}, {"policy_kind", e.policy.GK.Kind},
-					{"policy_name", e.policy.Name}, {"policy_namespace", e.policy.Namespace}, {"via", e.via}}, 1)
+			for _, e := range g.effective(n, buf) {
+				buf.add(1, Label{"policy_group", e.policy.GK.Group}, Label{"policy_kind", e.policy.GK.Kind},
+					Label{"policy_name", e.policy.Name}, Label{"policy_namespace", e.policy.Namespace}, Label{"via", e.via})
 			}
 		}
 	case spec.PolicyCoverage:
 		if n.route != nil {
-			g.coverage(n, emit)
+			g.coverage(n, buf)
 		}
 	case spec.BackendRefs:
 		mine = relBackends
 		if r := n.route; r != nil {
 			for i, b := range r.backends {
-				emit([]Label{{"backend_group", b.Group}, {"backend_kind", b.Kind}, {"backend_name", b.Name}, {"backend_namespace", b.Namespace},
-					{"backend_port", b.port()}, {"permitted", g.permitted(n.Namespace, GK{GatewayGroup, n.GK.Kind}, b)}, {"rule", r.rule[i]}}, 1)
+				buf.add(1, Label{"backend_group", b.Group}, Label{"backend_kind", b.Kind}, Label{"backend_name", b.Name}, Label{"backend_namespace", b.Namespace},
+					Label{"backend_port", b.port()}, Label{"permitted", g.permitted(n.Namespace, GK{GatewayGroup, n.GK.Kind}, b)}, Label{"rule", r.rule[i]})
 			}
 		}
 	case spec.TargetResolved:
 		mine = relTargets
 		if n.role == Policy {
-			g.targetResolved(n, emit)
+			g.targetResolved(n, buf)
 		}
 	case spec.ListenerCertificateRefs:
 		mine = relCerts
@@ -89,8 +122,8 @@ func (g *Graph) Samples(rel spec.Relation, n *Node, emit Emit, fail func(msg str
 			from := GK{GatewayGroup, n.GK.Kind}
 			for _, l := range p.listeners {
 				for _, c := range l.certs {
-					emit([]Label{{"listener_name", l.name}, {"permitted", g.permitted(n.Namespace, from, c)},
-						{"ref_group", c.Group}, {"ref_kind", c.Kind}, {"ref_name", c.Name}, {"ref_namespace", c.Namespace}}, 1)
+					buf.add(1, Label{"listener_name", l.name}, Label{"permitted", g.permitted(n.Namespace, from, c)},
+						Label{"ref_group", c.Group}, Label{"ref_kind", c.Kind}, Label{"ref_name", c.Name}, Label{"ref_namespace", c.Namespace})
 				}
 			}
 		}
@@ -104,12 +137,12 @@ func (g *Graph) Samples(rel spec.Relation, n *Node, emit Emit, fail func(msg str
 	}
 }
 
-func parentLabels(p *Ref, state string) []Label {
-	return []Label{{"parent_group", p.Group}, {"parent_kind", p.Kind}, {"parent_name", p.Name}, {"parent_namespace", p.Namespace},
-		{"parent_port", p.port()}, {"parent_section_name", p.Section}, {"state", state}}
+func addParent(buf *Buffer, p *Ref, state string) {
+	buf.add(1, Label{"parent_group", p.Group}, Label{"parent_kind", p.Kind}, Label{"parent_name", p.Name}, Label{"parent_namespace", p.Namespace},
+		Label{"parent_port", p.port()}, Label{"parent_section_name", p.Section}, Label{"state", state})
 }
 
-func (g *Graph) parentAttachment(n *Node, emit Emit) {
+func (g *Graph) parentAttachment(n *Node, buf *Buffer) {
 	r := n.route
 	for i, p := range r.parents {
 		state := StatePending
@@ -121,10 +154,10 @@ func (g *Graph) parentAttachment(n *Node, emit Emit) {
 		case r.verdicts[i] == notAccepted:
 			state = StateNotAccepted
 		}
-		emit(parentLabels(p, state), 1)
+		addParent(buf, p, state)
 	}
 	for _, p := range r.stale {
-		emit(parentLabels(p, StateStale), 1)
+		addParent(buf, p, StateStale)
 	}
 }
 
@@ -147,22 +180,10 @@ type applied struct {
 }
 
 // effective is the policies that apply to a route (GEP-713 inheritance),
-// each with how, sorted and without repeats.
-func (g *Graph) effective(n *Node) []applied {
-	var out []applied
-	add := func(gk GK, namespace, name string, via string, section func(string) bool) {
-		for _, p := range g.byTarget[key4{gk, key{namespace, name}}] {
-			for _, t := range p.policy {
-				if t.gk() == gk && t.Namespace == namespace && t.Name == name && section(t.Section) {
-					out = append(out, applied{p, via})
-					break
-				}
-			}
-		}
-	}
-	anySection := func(string) bool { return true }
-	whole := func(s string) bool { return s == "" }
-	add(n.GK, n.Namespace, n.Name, ViaRoute, anySection)
+// each with how, sorted and without repeats, in buf's scratch.
+func (g *Graph) effective(n *Node, buf *Buffer) []applied {
+	out := buf.applied[:0]
+	out = g.targeting(out, n.GK, n.Namespace, n.Name, ViaRoute, anySection, nil)
 	for _, p := range n.route.parents {
 		role := RoleOf(p.gk())
 		if (role != Gateway && role != ListenerSet) || g.parentNotFound(p) {
@@ -170,25 +191,25 @@ func (g *Graph) effective(n *Node) []applied {
 		}
 		// The listeners this parentRef attaches through: the one it names,
 		// or every listener (on its port) that admits the route.
-		listeners := func(s string) bool { return s != "" && s == p.Section }
+		match, listeners := namedSection, []string{p.Section}
 		if p.Section == "" {
-			admitted := g.admittingListeners(n, p)
-			listeners = func(s string) bool { return s != "" && slices.Contains(admitted, s) }
+			match, listeners = oneOf, g.admittingListeners(n, p, buf.admitted[:0])
+			buf.admitted = listeners
 		}
 		if role == Gateway {
-			add(p.gk(), p.Namespace, p.Name, ViaGateway, whole)
-			add(p.gk(), p.Namespace, p.Name, ViaListener, listeners)
+			out = g.targeting(out, p.gk(), p.Namespace, p.Name, ViaGateway, noSection, nil)
+			out = g.targeting(out, p.gk(), p.Namespace, p.Name, ViaListener, match, listeners)
 			continue
 		}
 		// A ListenerSet: a policy on it or on its listeners applies through
 		// its listeners; one on its Gateway as on the Gateway's own routes.
 		// A policy on a listener of the Gateway does not.
-		add(p.gk(), p.Namespace, p.Name, ViaListener, whole)
-		add(p.gk(), p.Namespace, p.Name, ViaListener, listeners)
+		out = g.targeting(out, p.gk(), p.Namespace, p.Name, ViaListener, noSection, nil)
+		out = g.targeting(out, p.gk(), p.Namespace, p.Name, ViaListener, match, listeners)
 		if ls := g.node(p.gk(), p.Namespace, p.Name); ls != nil && ls.parent.gateway != nil {
 			gw := ls.parent.gateway
 			if RoleOf(gw.gk()) == Gateway {
-				add(gw.gk(), gw.Namespace, gw.Name, ViaGateway, whole)
+				out = g.targeting(out, gw.gk(), gw.Namespace, gw.Name, ViaGateway, noSection, nil)
 			}
 		}
 	}
@@ -196,7 +217,45 @@ func (g *Graph) effective(n *Node) []applied {
 		return cmp.Or(cmp.Compare(a.policy.GK.Group, b.policy.GK.Group), cmp.Compare(a.policy.GK.Kind, b.policy.GK.Kind),
 			cmp.Compare(a.policy.Namespace, b.policy.Namespace), cmp.Compare(a.policy.Name, b.policy.Name), cmp.Compare(a.via, b.via))
 	})
-	return slices.Compact(out)
+	out = slices.Compact(out)
+	buf.applied = out
+	return out
+}
+
+// Which targets' sectionNames a policy must have to apply.
+type sectionMatch uint8
+
+const (
+	anySection   sectionMatch = iota
+	noSection                 // the whole object
+	namedSection              // the one of sections (non-empty)
+	oneOf                     // one of sections
+)
+
+// targeting appends the policies that target an object with a sectionName
+// that match and sections accept.
+func (g *Graph) targeting(out []applied, gk GK, namespace, name, via string, match sectionMatch, sections []string) []applied {
+	for _, p := range g.byTarget[key4{gk, key{namespace, name}}] {
+		for _, t := range p.policy {
+			if t.gk() != gk || t.Namespace != namespace || t.Name != name {
+				continue
+			}
+			ok := false
+			switch match {
+			case anySection:
+				ok = true
+			case noSection:
+				ok = t.Section == ""
+			case namedSection, oneOf:
+				ok = t.Section != "" && slices.Contains(sections, t.Section)
+			}
+			if ok {
+				out = append(out, applied{p, via})
+				break
+			}
+		}
+	}
+	return out
 }
 
 func (g *Graph) node(gk GK, namespace, name string) *Node {
@@ -210,12 +269,11 @@ func (g *Graph) node(gk GK, namespace, name string) *Node {
 // (on p's port, if set) whose allowedRoutes admit route n: its kind, and its
 // namespace by `from: All` or `Same`. `Selector` needs the labels of
 // Namespaces, which the exporter does not read: it counts as admitting.
-func (g *Graph) admittingListeners(n *Node, p *Ref) []string {
+func (g *Graph) admittingListeners(n *Node, p *Ref, out []string) []string {
 	parent := g.node(p.gk(), p.Namespace, p.Name)
 	if parent == nil || parent.parent == nil {
-		return nil
+		return out
 	}
-	var out []string
 	for _, l := range parent.parent.listeners {
 		if p.Port != 0 && l.port != p.Port {
 			continue
@@ -256,8 +314,9 @@ func (l *listener) admitsKind(gk GK) bool {
 	return false
 }
 
-func (g *Graph) coverage(n *Node, emit Emit) {
-	var kinds []GK
+func (g *Graph) coverage(n *Node, buf *Buffer) {
+	kinds := buf.kinds[:0]
+	defer func() { buf.kinds = kinds }()
 	for _, gk := range coverageKinds {
 		if k := g.kinds[gk]; k != nil && k.state == Served {
 			kinds = append(kinds, gk)
@@ -272,14 +331,14 @@ func (g *Graph) coverage(n *Node, emit Emit) {
 		return
 	}
 	slices.SortFunc(kinds, func(a, b GK) int { return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.Kind, b.Kind)) })
-	eff := g.effective(n)
+	eff := g.effective(n, buf)
 	for _, gk := range kinds {
 		v := 0.0
 		if slices.ContainsFunc(eff, func(a applied) bool { return a.policy.GK == gk }) ||
 			(isKuadrant(gk.Group) && contains(n.route.affected, gk.Kind)) {
 			v = 1
 		}
-		emit([]Label{{"policy_group", gk.Group}, {"policy_kind", gk.Kind}}, v)
+		buf.add(v, Label{"policy_group", gk.Group}, Label{"policy_kind", gk.Kind})
 	}
 }
 
@@ -289,7 +348,7 @@ func isKuadrant(group string) bool {
 	return group == "kuadrant.io" || group == "extensions.kuadrant.io"
 }
 
-func (g *Graph) targetResolved(n *Node, emit Emit) {
+func (g *Graph) targetResolved(n *Node, buf *Buffer) {
 	for _, t := range n.policy {
 		known, found := g.exists(t.gk(), t.Namespace, t.Name, t.Section, 0)
 		if !known {
@@ -299,14 +358,17 @@ func (g *Graph) targetResolved(n *Node, emit Emit) {
 		if found {
 			v = 1
 		}
-		labels := []Label{{"target_group", t.Group}, {"target_kind", t.Kind}, {"target_name", t.Name}}
+		labels := [5]Label{{"target_group", t.Group}, {"target_kind", t.Kind}, {"target_name", t.Name}}
+		k := 3
 		if t.HasNamespace {
-			labels = append(labels, Label{"target_namespace", t.Namespace})
+			labels[k] = Label{"target_namespace", t.Namespace}
+			k++
 		}
 		if t.HasSection {
-			labels = append(labels, Label{"target_section_name", t.Section})
+			labels[k] = Label{"target_section_name", t.Section}
+			k++
 		}
-		emit(labels, v)
+		buf.add(v, labels[:k]...)
 	}
 }
 

@@ -168,7 +168,7 @@ func (c *Collector) collectKind(ctx context.Context, kr *KindResult, g *graph.Gr
 			// shard judges its own objects against all of them.
 			var n *graph.Node
 			if g != nil {
-				n = g.Insert(graph.Extract(gk, obj))
+				n = g.Put(gk, obj)
 			}
 			if shards > 1 && !keep(obj, shard, shards) {
 				continue

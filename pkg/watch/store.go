@@ -244,7 +244,7 @@ func (s *store) renderObject(obj map[string]any) (o object, keep bool) {
 	// its own objects against all of them.
 	var n *graph.Node
 	if s.graph != nil {
-		n = s.graph.Insert(graph.Extract(s.gk, obj))
+		n = s.graph.Put(s.gk, obj)
 	}
 	if !scrape.Keeps(uid(obj), s.shard, s.shards) {
 		return object{}, false
