@@ -408,7 +408,6 @@ func (n *Node) targets(spec map[string]any, keep func(Ref) *Ref) (out []*Ref) {
 	return out
 }
 
-
 // sameRef compares two parent references as the API does: group, kind,
 // namespace, name, sectionName and port.
 func sameRef(a, b *Ref) bool {
