@@ -23,6 +23,8 @@ import (
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
+	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
 
 // ---- the exporter under test ----
@@ -418,14 +420,16 @@ func runKindCase(t *testing.T, c kindCase) (lines []string, x *exporter) {
 
 	// The freshness families (metadata.generation, each condition's
 	// observedGeneration and lastTransitionTime) are checked by e2e/current
-	// for every kind; a case here compares them only if it lists one.
-	fresh := false
+	// for every kind, the attachment graph's by graph_test.go; a case here
+	// compares them only if it lists one.
+	fresh, graphed := false, false
 	for _, l := range c.Want {
 		fresh = fresh || isFreshness(harness.MetricName(l))
+		graphed = graphed || isGraph(harness.MetricName(l))
 	}
 	var got []string
 	for _, l := range harness.WithPrefix(lines, c.Prefix) {
-		if !fresh && isFreshness(harness.MetricName(l)) {
+		if !fresh && isFreshness(harness.MetricName(l)) || !graphed && isGraph(harness.MetricName(l)) {
 			continue
 		}
 		// Cluster-scoped kinds are not limited by --namespaces: keep only
@@ -456,6 +460,39 @@ func runKindCase(t *testing.T, c kindCase) (lines []string, x *exporter) {
 		t.Logf("whole body:\n%s", r.Body)
 	}
 	return lines, x
+}
+
+// graphFamilies are the attachment graph's families (each.graph) of the
+// embedded spec and of discovered policies.
+var graphFamilies = func() map[string]bool {
+	plan, _, err := spec.LoadFS(metricsspec.FS)
+	if err != nil {
+		panic(err)
+	}
+	out := map[string]bool{"gatewayapi_policy_target_resolved": true}
+	for _, k := range plan.Kinds {
+		for _, f := range k.Families {
+			if f.Graph != spec.NoRelation {
+				out[f.Name] = true
+			}
+		}
+	}
+	return out
+}()
+
+// isGraph tells the attachment graph's families by name: what they say of an
+// object depends on objects of other kinds.
+func isGraph(name string) bool { return graphFamilies[name] }
+
+// withoutGraph drops the lines of the attachment graph's families.
+func withoutGraph(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		if !isGraph(harness.MetricName(l)) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // isFreshness tells the freshness families by name.

@@ -376,7 +376,10 @@ func runDiscoveredPolicies(t *testing.T, mode string) {
 	for i := range 1000 {
 		fmt.Fprintf(&many, "  - {group: gateway.networking.k8s.io, kind: HTTPRoute, name: route-%04d}\n", i)
 		wantMany = append(wantMany, fmt.Sprintf(`gatewayapi_policy_target_info{%s,target_group="gateway.networking.k8s.io",target_kind="HTTPRoute",target_name="route-%04d"} 1`,
-			pol("policies.example.test", "v1", "LoosePolicy", "many-refs"), i))
+			pol("policies.example.test", "v1", "LoosePolicy", "many-refs"), i),
+			// The namespace has no HTTPRoutes: no target exists.
+			fmt.Sprintf(`gatewayapi_policy_target_resolved{%s,target_group="gateway.networking.k8s.io",target_kind="HTTPRoute",target_name="route-%04d"} 0`,
+				pol("policies.example.test", "v1", "LoosePolicy", "many-refs"), i))
 	}
 	objs = append(objs, applyYAML(t, env, ns, many.String())...)
 
@@ -390,20 +393,20 @@ func runDiscoveredPolicies(t *testing.T, mode string) {
 	routeTarget := `target_group="gateway.networking.k8s.io",target_kind="HTTPRoute",target_name="web"`
 	want := concat(
 		meta(sp, "sp-cors"),
-		[]string{`gatewayapi_policy_target_info{` + sp + `,` + routeTarget + `} 1`},
+		[]string{`gatewayapi_policy_target_info{` + sp + `,` + routeTarget + `} 1`, `gatewayapi_policy_target_resolved{` + sp + `,` + routeTarget + `} 0`},
 		ancestor(egAncestor+`,`+egController, sp, "Accepted", "1", "1", "1.7672256e+09"),
 
 		meta(ctp, "ctp-gateway"),
-		[]string{`gatewayapi_policy_target_info{` + ctp + `,` + gwTarget + `} 1`},
+		[]string{`gatewayapi_policy_target_info{` + ctp + `,` + gwTarget + `} 1`, `gatewayapi_policy_target_resolved{` + ctp + `,` + gwTarget + `} 0`},
 		ancestor(egAncestor+`,`+egController, ctp, "Accepted", "1", "1", "1.7672256e+09"),
 		ancestor(egAncestor+`,`+egController, ctp, "Overridden", "1", "1", "1.7672259e+09"),
 
 		meta(btp, "btp-invalid"),
-		[]string{`gatewayapi_policy_target_info{` + btp + `,` + routeTarget + `} 1`},
+		[]string{`gatewayapi_policy_target_info{` + btp + `,` + routeTarget + `} 1`, `gatewayapi_policy_target_resolved{` + btp + `,` + routeTarget + `} 0`},
 		ancestor(egAncestor+`,ancestor_section_name="http",`+egController, btp, "Accepted", "0", "1", "1.7672262e+09"),
 
 		meta(eep, "eep-lua"),
-		[]string{`gatewayapi_policy_target_info{` + eep + `,` + gwTarget + `} 1`},
+		[]string{`gatewayapi_policy_target_info{` + eep + `,` + gwTarget + `} 1`, `gatewayapi_policy_target_resolved{` + eep + `,` + gwTarget + `} 0`},
 		ancestor(egAncestor+`,`+egController, eep, "Accepted", "1", "1", "1.7672256e+09"),
 
 		// A string targetRef and a string ancestors: no target, no ancestor.
@@ -414,10 +417,12 @@ func runDiscoveredPolicies(t *testing.T, mode string) {
 		meta(lp("map-ancestors"), "map-ancestors"),
 		[]string{
 			`gatewayapi_policy_target_info{` + lp("map-ancestors") + `,` + gwTarget + `} 1`,
+			`gatewayapi_policy_target_resolved{` + lp("map-ancestors") + `,` + gwTarget + `} 0`,
 			`gatewayapi_policy_ancestor_condition{ancestor_kind="Gateway",ancestor_name="eg",controller_name="example.test/ctl",` + lp("map-ancestors") + `,type="Accepted"} 1`,
 		},
 		// Label values escaped as the exposition format wants; message and
-		// reason are no labels.
+		// reason are no labels. Its target is of no kind the exporter reads:
+		// no target_resolved.
 		meta(lp("odd-labels"), "odd-labels"),
 		[]string{
 			`gatewayapi_policy_target_info{` + lp("odd-labels") + `,target_group="gateway.networking.k8s.io",target_kind="Gate\"way",target_name="eg\\1",target_section_name="ünï code"} 1`,
@@ -506,6 +511,7 @@ func runDiscoveredPolicies(t *testing.T, mode string) {
 	q := pol("policies.example.test", "v1alpha1", "QuotaPolicy", "quota")
 	wantQuota := expand(t, ns, qobjs, nil, concat(meta(q, "quota"), []string{
 		`gatewayapi_policy_target_info{` + q + `,` + gwTarget + `} 1`,
+		`gatewayapi_policy_target_resolved{` + q + `,` + gwTarget + `} 0`,
 		`gatewayapi_policy_status_condition{` + q + `,type="Accepted"} 1`,
 		`gatewayapi_policy_status_condition{` + q + `,type="Enforced"} 0`,
 		`gatewayapi_policy_status_condition_observed_generation{` + q + `,type="Accepted"} 1`,
@@ -559,5 +565,6 @@ func TestDiscoverPoliciesOff(t *testing.T) {
 		`gatewayapi_policy_deleted{` + q + `} 0`,
 		`gatewayapi_policy_metadata_generation{` + q + `} 1`,
 		`gatewayapi_policy_target_info{` + q + `,target_group="gateway.networking.k8s.io",target_kind="Gateway",target_name="eg"} 1`,
+		`gatewayapi_policy_target_resolved{` + q + `,target_group="gateway.networking.k8s.io",target_kind="Gateway",target_name="eg"} 0`,
 	}))
 }
