@@ -8,7 +8,10 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,22 +51,28 @@ func BenchmarkModes(b *testing.B) {
 			counts = append(counts, n)
 		}
 	}
-	modes := []string{"ksm", "list", "cache", "watch"}
+	modes := []string{"ksm", "list", "cache", "watch", "list+graph", "watch+graph"}
 	if s := os.Getenv("BENCH_MODES"); s != "" {
 		modes = strings.Split(s, ",")
 	}
 	ns := "bench"
 	createGateways(b, env, ns, 1000)
+	createPolicies(b, env, ns, 1000)
 	ours := exporterBinary(b)
 	legacy := legacySpec(b)
+	withGraph := graphSpec(b, legacy)
 	for b.Loop() {
 		for _, routes := range counts {
-			createRoutes(b, env, ns, routes)
+			createBenchRoutes(b, env, ns, routes)
 			rss := map[string]float64{}
 			scrape := map[string]float64{}
 			for _, mode := range modes {
 				// Every side serves the same families: KSM's CRS config.
-				args := []string{"--kubeconfig=" + env.Kubeconfig, "--namespaces=" + ns, "--custom-resource-state-config-file=" + legacy}
+				config := legacy
+				if strings.HasSuffix(mode, "+graph") {
+					config = withGraph
+				}
+				args := []string{"--kubeconfig=" + env.Kubeconfig, "--namespaces=" + ns, "--custom-resource-state-config-file=" + config}
 				bin := ours
 				switch mode {
 				case "ksm":
@@ -71,7 +80,7 @@ func BenchmarkModes(b *testing.B) {
 					args = append(args, "--custom-resource-state-only")
 				case "cache":
 					args = append(args, "--use-apiserver-cache")
-				case "watch":
+				case "watch", "watch+graph":
 					args = append(args, "--collection=watch")
 				}
 				start := time.Now()
@@ -101,11 +110,20 @@ func BenchmarkModes(b *testing.B) {
 				_ = p.cmd.Process.Kill()
 				_ = p.cmd.Wait()
 			}
+			at := fmt.Sprintf("@%dk", routes/1000)
 			if k := rss["ksm"]; k > 0 {
-				at := fmt.Sprintf("@%dk", routes/1000)
-				for _, mode := range modes[1:] {
-					b.ReportMetric(rss[mode]/k, mode+"/ksm-RSS"+at)
-					b.ReportMetric(scrape[mode]/scrape["ksm"], mode+"/ksm-scrape"+at)
+				for _, mode := range modes {
+					if mode != "ksm" {
+						b.ReportMetric(rss[mode]/k, mode+"/ksm-RSS"+at)
+						b.ReportMetric(scrape[mode]/scrape["ksm"], mode+"/ksm-scrape"+at)
+					}
+				}
+			}
+			// What the graph adds, against the same mode without it.
+			for _, mode := range []string{"list", "watch"} {
+				if rss[mode] > 0 && rss[mode+"+graph"] > 0 {
+					b.ReportMetric(rss[mode+"+graph"]/rss[mode], mode+"+graph/"+mode+"-RSS"+at)
+					b.ReportMetric(scrape[mode+"+graph"]/scrape[mode], mode+"+graph/"+mode+"-scrape"+at)
 				}
 			}
 		}
@@ -130,6 +148,113 @@ func createGateways(b *testing.B, env *testenv.Env, ns string, n int) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// createPolicies makes a RateLimitPolicy on every second of n Gateways.
+func createPolicies(b *testing.B, env *testenv.Env, ns string, n int) {
+	ctx := context.Background()
+	rlps := env.Dynamic().Resource(schema.GroupVersionResource{Group: "kuadrant.io", Version: "v1", Resource: "ratelimitpolicies"}).Namespace(ns)
+	for i := 0; i < n; i += 2 {
+		o := fixture.Policy("RateLimitPolicy", i)
+		delete(o, "status")
+		md := o["metadata"].(map[string]any)
+		delete(md, "uid")
+		delete(md, "resourceVersion")
+		delete(md, "creationTimestamp")
+		md["namespace"] = ns
+		if _, err := rlps.Create(ctx, &unstructured.Unstructured{Object: o}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			b.Fatal(err)
+		}
+	}
+}
+
+// createBenchRoutes makes n fixture HTTPRoutes in ns whose parentRefs name
+// the Gateways of ns (createGateways), so that the graph judges them.
+func createBenchRoutes(b *testing.B, env *testenv.Env, ns string, n int) {
+	ctx := context.Background()
+	if err := env.EnsureNamespace(ctx, ns); err != nil {
+		b.Fatal(err)
+	}
+	routes := env.Dynamic().Resource(schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}).Namespace(ns)
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || failed.Load() != nil {
+					return
+				}
+				o := fixture.HTTPRoute(i)
+				delete(o, "status")
+				md := o["metadata"].(map[string]any)
+				delete(md, "uid")
+				delete(md, "resourceVersion")
+				delete(md, "creationTimestamp")
+				md["namespace"] = ns
+				for _, p := range o["spec"].(map[string]any)["parentRefs"].([]any) {
+					p.(map[string]any)["namespace"] = ns
+				}
+				if _, err := routes.Create(ctx, &unstructured.Unstructured{Object: o}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+					failed.Store(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := failed.Load(); err != nil {
+		b.Fatalf("creating routes: %v", err)
+	}
+}
+
+// graphSpec is the legacy config plus the attachment graph's families of
+// the embedded spec for HTTPRoute and Gateway, and RateLimitPolicy and
+// AuthPolicy read for the graph (their target_resolved only).
+func graphSpec(b *testing.B, legacy string) string {
+	data, err := os.ReadFile(legacy)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := string(data)
+	graphOf := func(file string) string {
+		d, err := os.ReadFile(filepath.Join("..", "metrics-spec", file))
+		if err != nil {
+			b.Fatal(err)
+		}
+		g := string(d)
+		i := strings.Index(g, "      # new: the attachment graph")
+		if i < 0 {
+			b.Fatalf("%s has no graph families", file)
+		}
+		g = g[i:]
+		if j := strings.Index(g, "\n    - groupVersionKind"); j > 0 {
+			g = g[:j+1]
+		}
+		return g
+	}
+	// The legacy config is Gateway's resource, then HTTPRoute's.
+	at := strings.Index(s, "    - groupVersionKind: {group: gateway.networking.k8s.io, version: v1beta1, kind: HTTPRoute}")
+	if at < 0 {
+		b.Fatal("legacy config: no HTTPRoute resource")
+	}
+	s = strings.TrimRight(s[:at], "\n") + "\n" + graphOf("gateway.yaml") + s[at:]
+	s = strings.TrimRight(s, "\n") + "\n" + graphOf("httproute.yaml")
+	for _, kind := range []string{"RateLimitPolicy", "AuthPolicy"} {
+		s += "    - groupVersionKind: {group: kuadrant.io, version: v1, kind: " + kind + "}\n" +
+			"      metricNamePrefix: gatewayapi_" + strings.ToLower(kind) + "\n" +
+			"      labelsFromPath: {name: [metadata, name], namespace: [metadata, namespace]}\n" +
+			"      metrics:\n" +
+			"      - name: target_resolved\n        help: \"Whether each target of the policy exists\"\n        each: {type: Gauge, graph: TargetResolved}\n"
+	}
+	p := filepath.Join(b.TempDir(), "graph.yaml")
+	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return p
 }
 
 // apiserverCPU is the API server's process_cpu_seconds_total.
