@@ -34,6 +34,15 @@ mode; a kind whose CRD is not installed has no objects) and in the namespaces it
 | ` + "`gatewayapi_<kind>_target_resolved`" + ` (declared policy kinds), ` + "`gatewayapi_policy_target_resolved`" + ` (discovered) | target of the policy | 1 when the target exists (with a ` + "`sectionName`" + `: the Gateway or ListenerSet has that listener, the route has a rule of that name), 0 when not; the labels of the policy's ` + "`target_info`" + ` for that target (` + "`target_namespace`" + ` and ` + "`target_section_name`" + ` only when the targetRef has them), so the two join. A target of a kind the exporter does not read (a Service), could not read, or in a namespace it does not read gets no sample. |
 | ` + "`gatewayapi_gateway_listener_certificate_ref_info`" + `, ` + "`gatewayapi_listenerset_listener_certificate_ref_info`" + ` | listener ` + "`tls.certificateRefs`" + ` entry | 1; ` + "`listener_name`" + `, ` + "`ref_group`" + `, ` + "`ref_kind`" + `, ` + "`ref_namespace`" + `, ` + "`ref_name`" + `, ` + "`permitted`" + ` (as for backends, from {gateway.networking.k8s.io, Gateway or ListenerSet, its namespace}). |
 
+What the graph does not judge, and leaves to the controllers' own conditions (which the per-object families carry):
+whether a Gateway's ` + "`allowedListeners`" + ` admit a ListenerSet (a route attached through a ListenerSet gets the
+Gateway's policies either way); whether a listener named by ` + "`sectionName`" + ` admits the route's kind and namespace
+(` + "`allowedRoutes`" + ` is applied only to choose the listeners of a parentRef without one); hostnames. A policy whose
+targetRef names a rule the route does not have still applies ` + "`via=\"route\"`" + ` and its ` + "`target_resolved`" + ` is 0, which is
+what to alert on. ` + "`render`" + ` has no ` + "`--namespaces`" + `: its input is the whole world, so a reference into a namespace the
+input does not hold is judged missing (` + "`ParentNotFound`" + `, ` + "`permitted=\"false\"`" + `), where a scrape that does not read that
+namespace says ` + "`unknown`" + ` or judges from status.
+
 References that cannot be read (not an object, no name, a ` + "`targetRefs`" + ` that is not a list) are skipped and counted in
 ` + "`gateway_metrics_evaluation_errors_total{family}`" + ` of the family they are missing from; a ListenerSet whose parentRef
 names anything but a Gateway leads to no Gateway. ` + "`--metric-denylist`" + ` drops any graph family; with none left, no
