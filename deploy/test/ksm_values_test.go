@@ -343,3 +343,36 @@ func TestChartIgnoredKeysInNotes(t *testing.T) {
 		t.Errorf("NOTES with the defaults names ignored values:\n%s", notes)
 	}
 }
+
+// TestChartJobName: prometheus.monitor.jobName relabels the metrics
+// endpoint's job (for rules that select job="kube-state-metrics"), before the
+// user's own relabelings, and leaves the telemetry endpoint alone.
+func TestChartJobName(t *testing.T) {
+	values := map[string]any{
+		"selfMonitor": map[string]any{"enabled": true},
+		"prometheus": map[string]any{"monitor": map[string]any{"enabled": true, "jobName": "kube-state-metrics",
+			"relabelings": []any{map[string]any{"action": "labeldrop", "regex": "pod"}}}},
+	}
+	manifest, err := render.Helm(chartDir(t), "x", render.HelmNamespace, values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := render.Objects(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps := render.List(one(t, objs, "ServiceMonitor"), "spec", "endpoints")
+	if len(eps) != 2 {
+		t.Fatalf("endpoints %v", eps)
+	}
+	rl := render.List(eps[0], "relabelings")
+	if render.Str(eps[0], "port") != "http-metrics" || len(rl) != 2 || render.Str(rl[0], "targetLabel") != "job" ||
+		render.Str(rl[0], "replacement") != "kube-state-metrics" || render.Str(rl[1], "action") != "labeldrop" {
+		t.Errorf("metrics endpoint relabelings %v", rl)
+	}
+	for _, r := range render.List(eps[1], "relabelings") {
+		if render.Str(r, "targetLabel") == "job" {
+			t.Errorf("telemetry endpoint relabels job: %v", r)
+		}
+	}
+}
