@@ -66,7 +66,9 @@ test-go: kube-bins
 test-compat:
 	cd compat/ksmdiff && $(GO) test -count=1 -timeout 20m -v ./...
 
-test-deploy:
+# deploy/test/live runs the real kube-state-metrics beside the exporter for
+# the cutover proof (TestCutoverOldExample).
+test-deploy: ksm-bin
 	bash deploy/rules/test.sh
 	cd deploy/test && $(GO) test -count=1 -timeout 20m ./...
 
