@@ -28,7 +28,7 @@ ALL_PKGS      := ./... ./compat/ksmdiff/... ./deploy/test/... ./deploy/dashboard
 # Written by `make generate`; `make check-generated` fails when they differ.
 GENERATED     := METRICS.md deploy/dashboards deploy/rules/prometheusrule.yaml deploy/helm/gateway-api-metrics-exporter/files/alerts.yaml deploy/helm/gateway-api-metrics-exporter/files/dashboards deploy/helm/gateway-api-metrics-exporter/README.md
 
-.PHONY: all build kube-bins ksm-bin run-local test test-go test-compat test-deploy test-fuzz test-image bench bench-modes fuzz generate docs check-generated lint-chart check-docs vet lint image docker-image clean
+.PHONY: all build kube-bins ksm-bin run-local test test-go test-compat test-deploy test-fuzz test-image bench bench-modes fuzz generate docs check-generated lint-chart check-docs vet lint image release docker-image clean
 
 all: build
 
@@ -148,14 +148,40 @@ IMAGE           ?= ghcr.io/kuadrant/gateway-api-metrics-exporter
 IMAGE_PLATFORMS ?= linux/amd64 linux/arm64
 IMAGE_CREATED   ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo 1970-01-01T00:00:00Z)
 
+IMAGE_OUT       ?= bin/image
+
 image:
 	@set -e; for p in $(IMAGE_PLATFORMS); do \
 	  echo "build $$p"; \
 	  CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
 	    -o bin/$${p%/*}-$${p#*/}/gateway-api-metrics-exporter ./cmd/gateway-api-metrics-exporter; \
 	done
-	cd hack/image && $(GO) run . -out ../../bin/image -version $(VERSION) -revision $(REVISION) -created $(IMAGE_CREATED) \
+	cd hack/image && $(GO) run . -out $(abspath $(IMAGE_OUT)) -version $(VERSION) -revision $(REVISION) -created $(IMAGE_CREATED) \
 	  $(foreach p,$(IMAGE_PLATFORMS),-binary $(p)=../../bin/$(subst /,-,$(p))/gateway-api-metrics-exporter)
+
+# A release, offline (Go module cache only): `make release VERSION=v1.2.3`
+# (VERSION defaults to `git describe`, so on a tagged commit plain `make
+# release` works). It refuses a VERSION that is not vMAJOR.MINOR.PATCH
+# (semver.org) and writes to RELEASE_DIR: the image layout (image/, built by
+# `make image` with that version), the binaries of IMAGE_PLATFORMS
+# (gateway-api-metrics-exporter-OS-ARCH; --version reports VERSION), the
+# chart packaged with Helm's library (version VERSION without its v,
+# appVersion and default image tag VERSION) and SHA256SUMS.
+# deploy/test/release_test.go runs it.
+RELEASE_DIR     ?= bin/release
+SEMVER_RE       := ^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$$
+
+release:
+	@echo '$(VERSION)' | grep -Eq '$(SEMVER_RE)' || { \
+	  echo "release: VERSION '$(VERSION)' is not a release tag vMAJOR.MINOR.PATCH (semver.org); tag the commit (git tag v1.2.3) or pass VERSION=v1.2.3" >&2; exit 2; }
+	rm -rf $(RELEASE_DIR) && mkdir -p $(RELEASE_DIR)
+	$(MAKE) --no-print-directory image VERSION=$(VERSION) IMAGE_OUT=$(RELEASE_DIR)/image
+	@set -e; for p in $(IMAGE_PLATFORMS); do \
+	  cp bin/$${p%/*}-$${p#*/}/gateway-api-metrics-exporter $(RELEASE_DIR)/gateway-api-metrics-exporter-$${p%/*}-$${p#*/}; \
+	done
+	cd deploy/test && $(GO) run ./cmd/chart-package -chart ../helm/gateway-api-metrics-exporter -version $(VERSION) -out $(abspath $(RELEASE_DIR))
+	cd $(RELEASE_DIR) && sha256sum gateway-api-metrics-exporter-* > SHA256SUMS
+	@echo "release $(VERSION) in $(RELEASE_DIR): push the image with crane push $(RELEASE_DIR)/image $(IMAGE):$(VERSION)"
 
 # Reads bin/image: config, layers, platforms, reproducibility, and runs the
 # amd64 binary with --version.
