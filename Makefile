@@ -5,6 +5,8 @@
 #                    e2e (race detector), compat (vs kube-state-metrics), deploy
 #   make generate    METRICS.md, dashboards, PrometheusRule and the chart's alerts
 #   make bench       benchmarks (compare runs with benchstat)
+#   make release     VERSION=vX.Y.Z: image layout, binaries, packaged chart in bin/release
+#   make headers     the license header on every Go file
 
 GO            ?= go
 BIN           := bin/gateway-api-metrics-exporter
@@ -28,7 +30,7 @@ ALL_PKGS      := ./... ./compat/ksmdiff/... ./deploy/test/... ./deploy/dashboard
 # Written by `make generate`; `make check-generated` fails when they differ.
 GENERATED     := METRICS.md deploy/dashboards deploy/rules/prometheusrule.yaml deploy/helm/gateway-api-metrics-exporter/files/alerts.yaml deploy/helm/gateway-api-metrics-exporter/files/dashboards deploy/helm/gateway-api-metrics-exporter/README.md
 
-.PHONY: all build kube-bins ksm-bin run-local test test-go test-compat test-deploy test-fuzz test-image bench bench-modes fuzz generate docs check-generated lint-chart check-docs vet lint image release docker-image clean
+.PHONY: all build kube-bins ksm-bin run-local test test-go test-compat test-deploy test-fuzz test-image bench bench-modes fuzz generate docs check-generated lint-chart check-docs vet lint image release headers check-headers docker-image clean
 
 all: build
 
@@ -51,7 +53,15 @@ $(STATICCHECK): hack/tools/go.mod hack/tools/go.sum
 lint: $(STATICCHECK)
 	$(STATICCHECK) $(ALL_PKGS)
 
-test: check-generated vet lint test-go test-compat test-deploy test-fuzz test-image
+test: check-headers check-generated vet lint test-go test-compat test-deploy test-fuzz test-image
+
+# The license header on every Go file of every module (hack/headers):
+# `make headers` adds it where missing, check-headers fails on a file without.
+headers:
+	$(GO) run ./hack/headers
+
+check-headers:
+	$(GO) run ./hack/headers -check
 
 # Unit and e2e tests of the main module, with the race detector; the packages
 # that need the control plane (e2e, internal/testenv) start their own on loopback.
