@@ -5,6 +5,8 @@
 #                    e2e (race detector), compat (vs kube-state-metrics), deploy
 #   make generate    METRICS.md, dashboards, PrometheusRule and the chart's alerts
 #   make bench       benchmarks (compare runs with benchstat)
+#   make release     VERSION=vX.Y.Z: image layout, binaries, packaged chart in bin/release
+#   make headers     the license header on every Go file
 
 GO            ?= go
 BIN           := bin/gateway-api-metrics-exporter
@@ -28,7 +30,7 @@ ALL_PKGS      := ./... ./compat/ksmdiff/... ./deploy/test/... ./deploy/dashboard
 # Written by `make generate`; `make check-generated` fails when they differ.
 GENERATED     := METRICS.md deploy/dashboards deploy/rules/prometheusrule.yaml deploy/helm/gateway-api-metrics-exporter/files/alerts.yaml deploy/helm/gateway-api-metrics-exporter/files/dashboards deploy/helm/gateway-api-metrics-exporter/README.md
 
-.PHONY: all build kube-bins ksm-bin run-local test test-go test-compat test-deploy test-fuzz test-image bench bench-modes fuzz generate docs check-generated lint-chart check-docs vet lint image docker-image clean
+.PHONY: all build kube-bins ksm-bin run-local test test-go test-compat test-deploy test-fuzz test-image bench bench-modes fuzz generate docs check-generated lint-chart check-docs vet lint image release headers check-headers docker-image clean
 
 all: build
 
@@ -51,7 +53,15 @@ $(STATICCHECK): hack/tools/go.mod hack/tools/go.sum
 lint: $(STATICCHECK)
 	$(STATICCHECK) $(ALL_PKGS)
 
-test: check-generated vet lint test-go test-compat test-deploy test-fuzz test-image
+test: check-headers check-generated vet lint test-go test-compat test-deploy test-fuzz test-image
+
+# The license header on every Go file of every module (hack/headers):
+# `make headers` adds it where missing, check-headers fails on a file without.
+headers:
+	$(GO) run ./hack/headers
+
+check-headers:
+	$(GO) run ./hack/headers -check
 
 # Unit and e2e tests of the main module, with the race detector; the packages
 # that need the control plane (e2e, internal/testenv) start their own on loopback.
@@ -66,7 +76,9 @@ test-go: kube-bins
 test-compat:
 	cd compat/ksmdiff && $(GO) test -count=1 -timeout 20m -v ./...
 
-test-deploy:
+# deploy/test/live runs the real kube-state-metrics beside the exporter for
+# the cutover proof (TestCutoverOldExample).
+test-deploy: ksm-bin
 	bash deploy/rules/test.sh
 	cd deploy/test && $(GO) test -count=1 -timeout 20m ./...
 
@@ -146,14 +158,40 @@ IMAGE           ?= ghcr.io/kuadrant/gateway-api-metrics-exporter
 IMAGE_PLATFORMS ?= linux/amd64 linux/arm64
 IMAGE_CREATED   ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo 1970-01-01T00:00:00Z)
 
+IMAGE_OUT       ?= bin/image
+
 image:
 	@set -e; for p in $(IMAGE_PLATFORMS); do \
 	  echo "build $$p"; \
 	  CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
 	    -o bin/$${p%/*}-$${p#*/}/gateway-api-metrics-exporter ./cmd/gateway-api-metrics-exporter; \
 	done
-	cd hack/image && $(GO) run . -out ../../bin/image -version $(VERSION) -revision $(REVISION) -created $(IMAGE_CREATED) \
+	cd hack/image && $(GO) run . -out $(abspath $(IMAGE_OUT)) -version $(VERSION) -revision $(REVISION) -created $(IMAGE_CREATED) \
 	  $(foreach p,$(IMAGE_PLATFORMS),-binary $(p)=../../bin/$(subst /,-,$(p))/gateway-api-metrics-exporter)
+
+# A release, offline (Go module cache only): `make release VERSION=v1.2.3`
+# (VERSION defaults to `git describe`, so on a tagged commit plain `make
+# release` works). It refuses a VERSION that is not vMAJOR.MINOR.PATCH
+# (semver.org) and writes to RELEASE_DIR: the image layout (image/, built by
+# `make image` with that version), the binaries of IMAGE_PLATFORMS
+# (gateway-api-metrics-exporter-OS-ARCH; --version reports VERSION), the
+# chart packaged with Helm's library (version VERSION without its v,
+# appVersion and default image tag VERSION) and SHA256SUMS.
+# deploy/test/release_test.go runs it.
+RELEASE_DIR     ?= bin/release
+SEMVER_RE       := ^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$$
+
+release:
+	@echo '$(VERSION)' | grep -Eq '$(SEMVER_RE)' || { \
+	  echo "release: VERSION '$(VERSION)' is not a release tag vMAJOR.MINOR.PATCH (semver.org); tag the commit (git tag v1.2.3) or pass VERSION=v1.2.3" >&2; exit 2; }
+	rm -rf $(RELEASE_DIR) && mkdir -p $(RELEASE_DIR)
+	$(MAKE) --no-print-directory image VERSION=$(VERSION) IMAGE_OUT=$(RELEASE_DIR)/image
+	@set -e; for p in $(IMAGE_PLATFORMS); do \
+	  cp bin/$${p%/*}-$${p#*/}/gateway-api-metrics-exporter $(RELEASE_DIR)/gateway-api-metrics-exporter-$${p%/*}-$${p#*/}; \
+	done
+	cd deploy/test && $(GO) run ./cmd/chart-package -chart ../helm/gateway-api-metrics-exporter -version $(VERSION) -out $(abspath $(RELEASE_DIR))
+	cd $(RELEASE_DIR) && sha256sum gateway-api-metrics-exporter-* > SHA256SUMS
+	@echo "release $(VERSION) in $(RELEASE_DIR): push the image with crane push $(RELEASE_DIR)/image $(IMAGE):$(VERSION)"
 
 # Reads bin/image: config, layers, platforms, reproducibility, and runs the
 # amd64 binary with --version.

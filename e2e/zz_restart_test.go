@@ -5,12 +5,12 @@ package e2e
 // kube-apiserver cannot disturb them.
 
 import (
-	"slices"
 	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"

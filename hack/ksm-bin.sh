@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the real kube-state-metrics v2.20.0 into the cache beside the control
-# plane binaries and prints its path. Used by `make bench` only.
+# plane binaries and prints its path. Used by `make bench` and by the cutover
+# test of deploy/test/live (`make test-deploy`).
 set -euo pipefail
 # Its own module at its own dependency versions, never the repository's go.work.
 export GOWORK=off

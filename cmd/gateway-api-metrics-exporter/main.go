@@ -17,8 +17,15 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "render" {
-		os.Exit(render(os.Args[2:], os.Stdout, os.Stderr))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "render":
+			os.Exit(render(os.Args[2:], os.Stdout, os.Stderr))
+		case "version":
+			// kube-state-metrics' subcommand: what --version prints.
+			fmt.Println(app.VersionText())
+			return
+		}
 	}
 	opts, err := app.Parse(os.Args[1:], os.Stderr)
 	if errors.Is(err, pflag.ErrHelp) {

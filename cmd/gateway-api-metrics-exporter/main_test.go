@@ -114,6 +114,18 @@ func TestRenderGolden(t *testing.T) {
 	}
 }
 
+// kube-state-metrics' `version` subcommand prints what --version prints.
+func TestVersionSubcommand(t *testing.T) {
+	code, out := run(t, "version")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	_, flag := run(t, "--version")
+	if out != flag || !strings.HasPrefix(out, "gateway-api-metrics-exporter, version "+testVersion+" ") {
+		t.Errorf("`version` printed:\n%s\n`--version` printed:\n%s", out, flag)
+	}
+}
+
 // --version prints the Prometheus exporters' block, from the values the build
 // set, and exits 0 whatever else is on the command line.
 func TestVersion(t *testing.T) {

@@ -43,6 +43,15 @@ var badValues = []struct {
 	{"extraArgs not strings", map[string]any{"extraArgs": []any{map[string]any{"v": 4}}}, []string{"'/extraArgs/0'", "want string"}},
 	{"probe period zero", map[string]any{"livenessProbe": map[string]any{"periodSeconds": 0}}, []string{"'/livenessProbe/periodSeconds'", "minimum"}},
 	{"env without name", map[string]any{"env": []any{map[string]any{"value": "x"}}}, []string{"'/env/0'", "missing property 'name'"}},
+	// Our own keys, and the kube-state-metrics ones the chart accepts, are
+	// still checked: a typo is refused, not ignored.
+	{"misspelt namespaces", map[string]any{"namespace": "a"}, []string{"additional properties 'namespace' not allowed"}},
+	{"misspelt metricAllowlist", map[string]any{"metricAllowList": []any{"a"}}, []string{"additional properties 'metricAllowList' not allowed"}},
+	{"misspelt nodePort", map[string]any{"service": map[string]any{"nodeport": 30080}}, []string{"'/service'", "additional properties 'nodeport' not allowed"}},
+	{"misspelt probe key", map[string]any{"startupProbe": map[string]any{"enable": true}}, []string{"'/startupProbe'", "additional properties 'enable' not allowed"}},
+	{"probe scheme", map[string]any{"livenessProbe": map[string]any{"httpGet": map[string]any{"scheme": "ftp"}}}, []string{"'/livenessProbe/httpGet/scheme'"}},
+	{"namespaces a number", map[string]any{"namespaces": 3}, []string{"'/namespaces'"}},
+	{"nodePort out of range", map[string]any{"service": map[string]any{"nodePort": 70000}}, []string{"'/service/nodePort'", "maximum"}},
 }
 
 // TestChartSchemaRefusesBadValues: install/template (the same code path as

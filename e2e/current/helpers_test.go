@@ -20,9 +20,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
-	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 )
 
 // Condition timestamps used in the objects, and their Unix seconds as the

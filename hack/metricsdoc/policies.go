@@ -39,7 +39,7 @@ or one watch (watch mode), reports ` + "`gateway_metrics_up`" + ` like any kind,
 [` + "`pkg/policies/families.yaml`" + `](pkg/policies/families.yaml). Every kind shares the family names;
 ` + "`policy_group`" + ` and ` + "`policy_kind`" + ` tell them apart. ` + "`--discover-policies=false`" + ` turns discovery off;
 ` + "`--metric-allowlist`/`--metric-denylist`" + ` apply to these families (a kind left with none is not read). The exporter
-needs ` + "`list`/`watch`" + ` on each discovered kind; without it the kind reports ` + "`gateway_metrics_up 0`" + ` (for Envoy
+needs ` + "`list`/`watch`" + ` on each discovered kind; a kind it may not list (403) is skipped, logged once, with no series and no ` + "`gateway_metrics_up`" + ` until it is granted (a kind a spec declares is reported down instead) (for Envoy
 Gateway, grant them on ` + "`gateway.envoyproxy.io`" + ` ` + "`securitypolicies`, `backendtrafficpolicies`, `clienttrafficpolicies`, `envoyextensionpolicies`, `envoypatchpolicies`" + `, e.g. with the chart's ` + "`rbac.extraRules`" + `).
 
 Objects that do not follow the shape are tolerated, never a failed scrape: a reference that is not an object (a

@@ -94,6 +94,48 @@ func LoadPlan(inline, file string, continueWithoutFile bool, log *slog.Logger) (
 	return plan, nil
 }
 
+// leftOut says which families of the embedded metrics-spec a given config
+// does not serve (an old gateway-api-state-metrics config leaves out every
+// family added since, and the alerts and panels that read them stay empty),
+// and how to get them; "" when it leaves out none. Families that keep drops
+// (--metric-allowlist/denylist) were left out on purpose and are not named.
+// Past a dozen it names the kinds, with how many families each.
+func leftOut(embedded, plan *spec.Plan, keep func(string) bool) string {
+	have := map[string]bool{}
+	for _, k := range plan.Kinds {
+		for _, f := range k.Families {
+			have[f.Name] = true
+		}
+	}
+	var names, kinds []string
+	perKind := map[string]int{}
+	for _, k := range embedded.Kinds {
+		for _, f := range k.Families {
+			if have[f.Name] || (keep != nil && !keep(f.Name)) {
+				continue
+			}
+			names = append(names, f.Name)
+			if perKind[k.GVK.Kind] == 0 {
+				kinds = append(kinds, k.GVK.Kind)
+			}
+			perKind[k.GVK.Kind]++
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	list := strings.Join(names, ", ")
+	if len(names) > 12 {
+		parts := make([]string, len(kinds))
+		for i, k := range kinds {
+			parts[i] = fmt.Sprintf("%s %d", k, perKind[k])
+		}
+		list = "by kind: " + strings.Join(parts, ", ")
+	}
+	return fmt.Sprintf("the custom resource state config leaves out %d families of the embedded metrics-spec (%s); "+
+		"run without --custom-resource-state-config(-file) to serve them: the embedded metrics-spec also serves the old configs' families (METRICS.md)", len(names), list)
+}
+
 // filterPlan drops the families --metric-allowlist/--metric-denylist exclude.
 func filterPlan(p *spec.Plan, keep func(string) bool) *spec.Plan {
 	if keep == nil {
@@ -144,6 +186,13 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 	plan, err := LoadPlan(o.CRSConfig, o.CRSConfigFile, o.ContinueWithoutCRSFile, log)
 	if err != nil {
 		return err
+	}
+	if o.CRSConfig != "" || o.CRSConfigFile != "" {
+		if embedded, _, err := spec.LoadFS(metricsspec.FS); err == nil {
+			if msg := leftOut(embedded, plan, o.familyFilter()); msg != "" {
+				log.Info(msg)
+			}
+		}
 	}
 	plan = filterPlan(plan, o.familyFilter())
 	cfg, err := restConfig(o)

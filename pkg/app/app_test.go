@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +21,7 @@ import (
 
 	"k8s.io/client-go/rest"
 
+	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
@@ -253,6 +256,10 @@ func TestRunReportsAddressesAndServes(t *testing.T) {
 	if !strings.Contains(logs.String(), "--resources is accepted but not applicable") {
 		t.Errorf("the not-applicable flag is not named in the log:\n%s", logs.String())
 	}
+	// The config leaves out every family of the embedded spec: said once.
+	if n := strings.Count(logs.String(), "families of the embedded metrics-spec"); n != 1 {
+		t.Errorf("%d log lines name the families the config leaves out, want 1:\n%s", n, logs.String())
+	}
 	// The ports are released.
 	for _, addr := range a {
 		l, err := net.Listen("tcp", addr.String())
@@ -352,4 +359,69 @@ func TestAutoShard(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, logs.String())
 		}
 	}
+}
+
+// A mounted config that leaves out families of the embedded metrics-spec is
+// told so once at start: which families (by kind when there are many), and
+// that dropping the config flag serves them. Families the allow/denylist
+// drops are not named.
+func TestLeftOutFamiliesAreNamed(t *testing.T) {
+	embedded, _, err := spec.LoadFS(metricsspec.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := leftOut(embedded, embedded, nil); msg != "" {
+		t.Errorf("the embedded spec itself leaves out nothing, got %q", msg)
+	}
+
+	// All of the embedded spec but two Gateway families, written here.
+	var gatewayFamilies []string
+	for _, k := range embedded.Kinds {
+		if k.GVK.Kind == "Gateway" {
+			for _, f := range k.Families {
+				gatewayFamilies = append(gatewayFamilies, f.Name)
+			}
+		}
+	}
+	if len(gatewayFamilies) < 3 {
+		t.Fatalf("embedded Gateway families: %v", gatewayFamilies)
+	}
+	drop := map[string]bool{gatewayFamilies[0]: true, gatewayFamilies[2]: true}
+	some := filterPlan(embedded, func(n string) bool { return !drop[n] })
+	msg := leftOut(embedded, some, nil)
+	want := "leaves out 2 families of the embedded metrics-spec (" + gatewayFamilies[0] + ", " + gatewayFamilies[2] + "); run without --custom-resource-state-config(-file) to serve them"
+	if !strings.Contains(msg, want) {
+		t.Errorf("got %q\nwant it to contain %q", msg, want)
+	}
+	// --metric-denylist of one of them: only the other is named.
+	if msg := leftOut(embedded, some, func(n string) bool { return n != gatewayFamilies[0] }); !strings.Contains(msg, "leaves out 1 families of the embedded metrics-spec ("+gatewayFamilies[2]+")") {
+		t.Errorf("with the denylist: %q", msg)
+	}
+
+	// A config of one Gateway family (twoFamilies, above): every other
+	// family is left out; too many to name, so by kind with counts.
+	one, _, err := spec.Load("one.yaml", []byte(twoFamilies))
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := len(familyNames(embedded))
+	msg = leftOut(embedded, one, nil)
+	if !strings.Contains(msg, fmt.Sprintf("leaves out %d families", total)) || !strings.Contains(msg, "(by kind: ") {
+		t.Errorf("got %q", msg)
+	}
+	for _, kind := range []string{"Gateway", "GatewayClass", "HTTPRoute", "AuthPolicy"} {
+		if !regexp.MustCompile(fmt.Sprintf(`[:,] %s %d[,)]`, kind, familiesOf(embedded, kind))).MatchString(msg) {
+			t.Errorf("%s and its %d families not named in %q", kind, familiesOf(embedded, kind), msg)
+		}
+	}
+}
+
+func familiesOf(p *spec.Plan, kind string) int {
+	n := 0
+	for _, k := range p.Kinds {
+		if k.GVK.Kind == kind {
+			n += len(k.Families)
+		}
+	}
+	return n
 }

@@ -156,11 +156,12 @@ func Kinds(crds []CRD, plan *spec.Plan, keep func(family string) bool) []*spec.K
 		}
 		seen[key] = true
 		out = append(out, &spec.Kind{
-			GVK:      spec.GroupVersionKind{Group: c.Group, Version: c.Version, Kind: c.Kind},
-			Plural:   c.Plural,
-			Families: families,
-			File:     "discovered CRD " + c.Name + " (" + c.Why + ")",
-			Line:     template.Line,
+			GVK:        spec.GroupVersionKind{Group: c.Group, Version: c.Version, Kind: c.Kind},
+			Plural:     c.Plural,
+			Families:   families,
+			File:       "discovered CRD " + c.Name + " (" + c.Why + ")",
+			Line:       template.Line,
+			Discovered: true,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool {

@@ -184,6 +184,15 @@ func TestKindsSkipDeclaredAndFilter(t *testing.T) {
 	var got []string
 	for _, k := range kinds {
 		got = append(got, k.GVK.Group+"/"+k.GVK.Version+"/"+k.GVK.Kind+" "+k.Plural)
+		if !k.Discovered {
+			// What makes a 403 on it a skip rather than a failure (pkg/scrape).
+			t.Errorf("%s: not marked Discovered", k.GVK.Kind)
+		}
+	}
+	for _, k := range defaultPlan(t).Kinds {
+		if k.Discovered {
+			t.Errorf("declared kind %s marked Discovered", k.GVK.Kind)
+		}
 	}
 	want := "gateway.envoyproxy.io/v1alpha1/SecurityPolicy securitypolicies mesh.example.test/v1beta1/MeshPolicy meshpolicies policies.example.test/v1/QuotaPolicy quotapolicies"
 	if strings.Join(got, " ") != want {

@@ -98,7 +98,12 @@ type Core struct {
 	// graphOn: some current kind has graph families, so every kind is read
 	// with the graph's fields too and feeds the attachment graph.
 	graphOn bool
-	ready   atomic.Bool
+	// discovered are the group/kind of the current kinds marked
+	// spec.Kind.Discovered; forbidden those of them whose last LIST RBAC
+	// refused: they are skipped, not down (see Record).
+	discovered map[string]bool
+	forbidden  map[string]bool
+	ready      atomic.Bool
 }
 
 // NewCore makes the shared core.
@@ -106,7 +111,8 @@ func NewCore(kinds KindProvider, d Discoverer, opts Options, obs Observer, log *
 	return &Core{kinds: kinds, disc: d, opts: opts, obs: obs, log: log,
 		logs: once.New(4096), evals: once.New(1024),
 		current: map[*spec.Kind]bool{}, fields: map[*spec.Kind]*objects.Fields{},
-		free: map[*spec.Kind][]*engine.Renderer{}, lastRead: map[*spec.Kind]source.Resource{}}
+		free: map[*spec.Kind][]*engine.Renderer{}, lastRead: map[*spec.Kind]source.Resource{},
+		discovered: map[string]bool{}, forbidden: map[string]bool{}}
 }
 
 // Ready reports whether a discovery has ever succeeded.
@@ -121,8 +127,11 @@ type KindResult struct {
 	Resource source.Resource // what is read (GVK as served)
 	Up       bool
 	// NotServed: discovery succeeded and no version of the kind is served (no
-	// CRD), or its CRD was deleted since. Such a kind has no gateway_metrics_up
-	// series rather than a 0: a cluster without Kuadrant is not a failing one.
+	// CRD), or its CRD was deleted since, or it is a kind the exporter
+	// discovered itself (spec.Kind.Discovered) that RBAC forbids it to list.
+	// Such a kind has no gateway_metrics_up series rather than a 0: a cluster
+	// without Kuadrant is not a failing one, and a kind nobody asked for is
+	// not a failure of the exporter.
 	NotServed bool
 	Err       error
 	Duration  time.Duration
@@ -250,12 +259,22 @@ func (c *Core) setKinds(kinds []*spec.Kind) {
 		c.graphOn = graphOn
 		clear(c.fields)
 	}
+	discovered := map[string]bool{}
 	for _, k := range kinds {
 		now[k] = true
 		if c.fields[k] == nil {
 			c.fields[k] = c.projection(k)
 		}
+		if k.Discovered {
+			discovered[source.Key(k.GVK.Group, k.GVK.Kind)] = true
+		}
 	}
+	for gk := range c.forbidden {
+		if !discovered[gk] {
+			delete(c.forbidden, gk)
+		}
+	}
+	c.discovered = discovered
 	for k := range c.current {
 		if !now[k] {
 			delete(c.fields, k)
@@ -422,11 +441,15 @@ func (c *Core) Put(r *engine.Renderer) {
 // Record sets the outcome of reading kr: with err nil it is up and serves r
 // (finished, so that readers never write to it); otherwise it is down and r
 // goes back to the pool. A 404 means the CRD went away since discovery: the
-// kind is then not served, like one never installed.
+// kind is then not served, like one never installed. So is a discovered kind
+// that RBAC forbids listing (a 403): the ClusterRole the user runs the
+// exporter with decides which of the kinds nobody declared are read, and a
+// kind left out is not a failure (gateway_metrics_up 0 would page someone).
+// A kind that a spec declares stays down on a 403: it was asked for.
 func (c *Core) Record(kr *KindResult, r *engine.Renderer, err error) {
 	if err != nil {
 		kr.Up, kr.Err, kr.Renderer = false, err, nil
-		kr.NotServed = apierrors.IsNotFound(err)
+		kr.NotServed = apierrors.IsNotFound(err) || (kr.Kind.Discovered && apierrors.IsForbidden(err))
 		if r != nil {
 			c.Put(r)
 		}
@@ -456,6 +479,15 @@ func (c *Core) Listed(r source.Resource, err error, d time.Duration) {
 		c.obs.ListDone(r, result, d)
 	}
 	key := "list/" + r.Group + "/" + r.Kind + "/" + r.Version + "/"
+	gk := source.Key(r.Group, r.Kind)
+	c.mu.Lock()
+	discovered := c.discovered[gk]
+	if discovered && apierrors.IsForbidden(err) {
+		c.forbidden[gk] = true
+	} else {
+		delete(c.forbidden, gk)
+	}
+	c.mu.Unlock()
 	if err == nil {
 		c.logs.ForgetPrefix(key)
 		return
@@ -463,6 +495,8 @@ func (c *Core) Listed(r source.Resource, err error, d time.Duration) {
 	args := []any{"resource", r.Plural + "." + r.Group, "version", r.Version, "err", err}
 	reason := string(apierrors.ReasonForError(err))
 	switch {
+	case discovered && apierrors.IsForbidden(err):
+		c.infoOnce(key+reason, "discovered policy kind not readable (RBAC forbids list): skipped, with no series and no gateway_metrics_up, until list on it is granted", args...)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		// The scrape's deadline: reported by gateway_metrics_up 0, and
 		// logging it would log every slow scrape.
@@ -565,10 +599,16 @@ func (c *Core) Down(err error) *Result {
 			kinds = append(kinds, KindResult{Kind: k, Resource: c.lastResource(k)})
 		}
 	}
+	c.mu.Lock()
 	for i := range kinds {
-		if !kinds[i].NotServed {
-			kinds[i].Err = err
+		k := &kinds[i]
+		if k.Kind.Discovered && c.forbidden[source.Key(k.Resource.Group, k.Resource.Kind)] {
+			k.NotServed = true
+		}
+		if !k.NotServed {
+			k.Err = err
 		}
 	}
+	c.mu.Unlock()
 	return c.Result(kinds, 1)
 }

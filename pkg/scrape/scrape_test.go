@@ -250,3 +250,59 @@ func TestWildcardGVK(t *testing.T) {
 		t.Errorf("another group leaked in:\n%s", b)
 	}
 }
+
+// A kind the exporter discovered itself (no spec declares it) that RBAC
+// forbids listing is skipped: no families, no gateway_metrics_up series (also
+// when a scrape runs out of time), one log line; once list is granted it is
+// served and up. A declared kind that RBAC forbids stays down: it was asked
+// for.
+func TestForbiddenDiscoveredKindIsSkipped(t *testing.T) {
+	c, f := newTest(t)
+	logs := &syncBuf{}
+	c.Core.log = slog.New(slog.NewTextHandler(logs, nil))
+	plan, _, err := spec.Load("t.yaml", []byte(testSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan.Kinds[0].Discovered = true // Widget: found, not asked for
+	c.Core.kinds = PlanKinds(plan)
+	forbid := func(res string) error {
+		return apierrors.NewForbidden(schema.GroupResource{Group: "example.com", Resource: res}, "", fmt.Errorf("RBAC: not allowed"))
+	}
+	f.fail["Widget"] = forbid("widgets")
+	f.fail["Gadget"] = forbid("gadgets")
+	for range 3 {
+		b := body(t, c)
+		if strings.Contains(b, `kind="Widget"`) || strings.Contains(b, "widget_up") {
+			t.Errorf("a forbidden discovered kind has no series at all:\n%s", b)
+		}
+		if !strings.Contains(b, `gateway_metrics_up{group="example.com",kind="Gadget",version="v2"} 0`+"\n") {
+			t.Errorf("a forbidden declared kind is down:\n%s", b)
+		}
+	}
+	if down := string(Body(c.Down(context.DeadlineExceeded), exposition.Text)); strings.Contains(down, `kind="Widget"`) {
+		t.Errorf("Down reports the skipped kind:\n%s", down)
+	}
+	if n := strings.Count(logs.b.String(), "discovered policy kind not readable"); n != 1 {
+		t.Errorf("%d log lines about the skipped kind over 3 scrapes, want 1:\n%s", n, logs.b.String())
+	}
+	if n := strings.Count(logs.b.String(), "RBAC forbids listing this kind"); n != 1 {
+		t.Errorf("%d warnings about the declared forbidden kind, want 1:\n%s", n, logs.b.String())
+	}
+
+	delete(f.fail, "Widget")
+	b := body(t, c)
+	for _, want := range []string{
+		`gateway_metrics_up{group="example.com",kind="Widget",version="v1"} 1`,
+		`widget_up{customresource_group="example.com",customresource_kind="Widget",customresource_version="v1",name="a"} 1`,
+	} {
+		if !strings.Contains(b, want+"\n") {
+			t.Errorf("once granted, missing %s in\n%s", want, b)
+		}
+	}
+	// Any other failure of a discovered kind is a failure: down.
+	f.fail["Widget"] = fmt.Errorf("dial tcp: connection refused")
+	if b := body(t, c); !strings.Contains(b, `gateway_metrics_up{group="example.com",kind="Widget",version="v1"} 0`+"\n") {
+		t.Errorf("a discovered kind whose list fails for another reason is down:\n%s", b)
+	}
+}

@@ -29,6 +29,11 @@ type Kind struct {
 	Families []*Family
 	File     string
 	Line     int
+	// Discovered marks a kind the exporter found on its own (pkg/policies),
+	// which no spec the user gave declares: when RBAC forbids listing it, it
+	// is skipped (no series, no gateway_metrics_up) instead of reported down,
+	// since nobody asked for it.
+	Discovered bool
 }
 
 // Family is one metric family of a kind.

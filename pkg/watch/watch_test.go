@@ -392,3 +392,38 @@ func TestWatchEndingAtOnceIsDownThenRecovers(t *testing.T) {
 	want := []string{widgetLine("a", "w1", 1), widgetLine("a", "w2", 2)}
 	e.eventually(t, "recovered with every change", func(b string) bool { return up(b) && slices.Equal(lines(b, "widget_n{"), want) })
 }
+
+// A discovered kind (no spec declares it) whose LIST RBAC forbids is skipped
+// as in list mode: no families and no gateway_metrics_up series, while a
+// declared kind would be down (TestWatchListFailureIsDown); once list is
+// granted, its reflector picks it up.
+func TestWatchForbiddenDiscoveredKindIsSkipped(t *testing.T) {
+	e := newEnv(t, scrape.Options{}, widget("a", "w1", 1), gizmo("g"))
+	e.plan.Kinds[0].Discovered = true // Widget
+	var forbid atomic.Bool
+	forbid.Store(true)
+	var forbidden atomic.Int32
+	e.dyn.PrependReactor("list", "widgets", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if forbid.Load() {
+			forbidden.Add(1)
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "example.com", Resource: "widgets"}, "", errors.New("not granted"))
+		}
+		return false, nil, nil
+	})
+	// Once the reflector has met the 403, the kind is absent on every scrape.
+	e.eventually(t, "gizmo up and widgets refused", func(b string) bool {
+		return strings.Contains(b, gizmoUp) && forbidden.Load() > 0 && !strings.Contains(b, `kind="Widget"`)
+	})
+	for range 3 {
+		if b := e.body(t); strings.Contains(b, `kind="Widget"`) || strings.Contains(b, "widget_n") || !strings.Contains(b, gizmoUp) {
+			t.Fatalf("a forbidden discovered kind has no series at all, the others are up:\n%s", b)
+		}
+	}
+	if down := string(scrape.Body(e.c.Down(context.DeadlineExceeded), exposition.Text)); strings.Contains(down, `kind="Widget"`) {
+		t.Errorf("Down reports the skipped kind:\n%s", down)
+	}
+	forbid.Store(false)
+	e.eventually(t, "widget served once granted", func(b string) bool {
+		return up(b) && slices.Equal(lines(b, "widget_n{"), []string{widgetLine("a", "w1", 1)})
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -142,7 +143,51 @@ func README(chartDir string) ([]byte, error) {
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| `%s` | %s | `%s` | %s |\n", r.Key, cell(r.Type), cell(r.Default), cell(r.Description))
 	}
+	ignored, err := Ignored(chartDir)
+	if err != nil {
+		return nil, err
+	}
+	if len(ignored) > 0 {
+		b.WriteString("\n## kube-state-metrics values that do not apply\n\n")
+		b.WriteString("A kube-state-metrics values file installs as it is: these keys are accepted, have no effect, and\n")
+		b.WriteString("`NOTES.txt` names the ones that are set.\n\n| Key | Why |\n|---|---|\n")
+		for _, r := range ignored {
+			fmt.Fprintf(&b, "| `%s` | %s |\n", r.Key, cell(r.Description))
+		}
+	}
 	return b.Bytes(), nil
+}
+
+// IgnoredPrefix starts the schema description of a kube-state-metrics chart
+// value that the chart accepts and ignores (NOTES.txt names it when set).
+const IgnoredPrefix = "Accepted for kube-state-metrics values files and ignored (named by NOTES.txt): "
+
+// Ignored lists the values the schema describes as ignored, by key, with
+// why (the description after IgnoredPrefix).
+func Ignored(chartDir string) ([]Row, error) {
+	data, err := os.ReadFile(filepath.Join(chartDir, "values.schema.json"))
+	if err != nil {
+		return nil, err
+	}
+	var root Schema
+	if err := json.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("values.schema.json: %w", err)
+	}
+	var out []Row
+	var walk func(prefix string, s *Schema)
+	walk = func(prefix string, s *Schema) {
+		for k, sub := range s.Properties {
+			p := strings.TrimPrefix(prefix+"."+k, ".")
+			if why, ok := strings.CutPrefix(sub.Description, IgnoredPrefix); ok {
+				out = append(out, Row{Key: p, Description: why})
+				continue
+			}
+			walk(p, sub)
+		}
+	}
+	walk("", &root)
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
 }
 
 func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

@@ -71,13 +71,19 @@ func Kustomize(dir string) ([]byte, error) {
 // Helm renders the chart in chartDir like `helm template` (an install dry
 // run that does not contact any cluster).
 func Helm(chartDir, release, namespace string, values map[string]any) ([]byte, error) {
+	manifest, _, err := HelmWithNotes(chartDir, release, namespace, values)
+	return manifest, err
+}
+
+// HelmWithNotes is Helm, also returning the rendered NOTES.txt.
+func HelmWithNotes(chartDir, release, namespace string, values map[string]any) (manifest []byte, notes string, err error) {
 	chrt, err := loader.Load(chartDir)
 	if err != nil {
-		return nil, fmt.Errorf("load chart %s: %w", chartDir, err)
+		return nil, "", fmt.Errorf("load chart %s: %w", chartDir, err)
 	}
 	kv, err := chartutil.ParseKubeVersion(KubeVersion)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	install := action.NewInstall(&action.Configuration{})
 	install.DryRun = true
@@ -92,14 +98,14 @@ func Helm(chartDir, release, namespace string, values map[string]any) ([]byte, e
 	}
 	rel, err := install.Run(chrt, values)
 	if err != nil {
-		return nil, fmt.Errorf("render chart %s: %w", chartDir, err)
+		return nil, "", fmt.Errorf("render chart %s: %w", chartDir, err)
 	}
 	var buf bytes.Buffer
 	buf.WriteString(rel.Manifest)
 	for _, h := range rel.Hooks {
 		buf.WriteString("\n---\n# Source: " + h.Path + "\n" + h.Manifest)
 	}
-	return buf.Bytes(), nil
+	return buf.Bytes(), rel.Info.Notes, nil
 }
 
 // Object is one decoded manifest.

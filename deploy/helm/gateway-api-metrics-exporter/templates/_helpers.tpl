@@ -47,8 +47,10 @@ release: {{ .Release.Name }}
 
 {{- define "game.image" -}}
 {{- $repo := .Values.image.repository -}}
-{{- if .Values.image.registry -}}
-{{- $repo = printf "%s/%s" .Values.image.registry .Values.image.repository -}}
+{{- $registry := .Values.image.registry -}}
+{{- with .Values.global }}{{ with .imageRegistry }}{{ $registry = . }}{{ end }}{{ end -}}
+{{- if $registry -}}
+{{- $repo = printf "%s/%s" $registry .Values.image.repository -}}
 {{- end -}}
 {{- if .Values.image.sha -}}
 {{- printf "%s@%s" $repo .Values.image.sha -}}
@@ -59,6 +61,48 @@ release: {{ .Release.Name }}
 
 {{- define "game.crsConfigMapName" -}}
 {{- default (printf "%s-customresourcestate-config" (include "game.fullname" .)) .Values.customResourceState.name -}}
+{{- end -}}
+
+{{/* imagePullSecrets of the pod: the chart's, then global.imagePullSecrets
+(names or {name: ...}), as in the kube-state-metrics chart. */}}
+{{- define "game.imagePullSecrets" -}}
+{{- $out := list -}}
+{{- range .Values.imagePullSecrets }}{{ $out = append $out . }}{{ end -}}
+{{- with .Values.global }}{{ range .imagePullSecrets }}{{ if kindIs "string" . }}{{ $out = append $out (dict "name" .) }}{{ else }}{{ $out = append $out . }}{{ end }}{{ end }}{{ end -}}
+{{- with $out }}{{ toYaml . }}{{ end -}}
+{{- end -}}
+
+{{/* A comma-separated flag value from a string or a list. */}}
+{{- define "game.csv" -}}
+{{- if kindIs "slice" . }}{{ join "," . }}{{ else }}{{ . }}{{ end -}}
+{{- end -}}
+
+{{/* --namespaces: namespaces (string or list) and, with releaseNamespace,
+the release namespace. */}}
+{{- define "game.namespaces" -}}
+{{- $ns := list -}}
+{{- if kindIs "slice" .Values.namespaces }}{{ $ns = .Values.namespaces }}{{ else if .Values.namespaces }}{{ $ns = splitList "," .Values.namespaces }}{{ end -}}
+{{- if .Values.releaseNamespace }}{{ $ns = append $ns .Release.Namespace }}{{ end -}}
+{{- join "," (uniq $ns) -}}
+{{- end -}}
+
+{{/* One probe: path and port are the exporter's; the values give the
+timings and httpGet's httpHeaders and scheme (kube-state-metrics' chart
+shape). Arguments: root, probe (values), path, port. */}}
+{{- define "game.probe" -}}
+{{- $p := .probe -}}
+{{- $hg := default dict $p.httpGet -}}
+httpGet:
+  path: {{ .path }}
+  port: {{ .port }}
+  {{- if or .root.Values.webConfig.enabled (eq (upper (default "http" $hg.scheme)) "HTTPS") }}
+  scheme: HTTPS
+  {{- end }}
+  {{- with $hg.httpHeaders }}
+  httpHeaders:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{ toYaml (omit $p "httpGet" "enabled") }}
 {{- end -}}
 
 {{/* Namespace of the ServiceMonitor / PrometheusRule. */}}
@@ -80,7 +124,7 @@ honorLabels: {{ .honorLabels }}
 {{ $k }}: {{ $v }}
 {{- end }}
 {{- end }}
-{{- range $k := list "tlsConfig" "relabelings" "metricRelabelings" }}
+{{- range $k := list "tlsConfig" "bearerTokenSecret" "relabelings" "metricRelabelings" }}
 {{- with index $ $k }}
 {{ $k }}:
   {{- toYaml . | nindent 2 }}
