@@ -33,9 +33,12 @@ var noSampleHere = map[string]string{
 // TestEveryFamilyServed scrapes every namespace the kind tests above wrote
 // (file order runs it after them) and requires a sample of every family of
 // the embedded spec, but the ones listed in noSampleHere; it logs the
-// coverage per kind.
+// coverage per kind. The attachment graph's families have their samples from
+// graph_test.go's scenario, which it writes itself unless it is written
+// already.
 func TestEveryFamilyServed(t *testing.T) {
 	env := envFor(t)
+	ensureGraphScenario(t, env)
 	plan, _, err := spec.LoadFS(metricsspec.FS)
 	if err != nil {
 		t.Fatal(err)
