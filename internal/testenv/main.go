@@ -25,16 +25,24 @@ func InCI() bool { return refdata.InCI() }
 // missing it exits 1 in CI; locally the tests run but every Current() call skips.
 // A failing start or setup exits 1.
 func Main(m *testing.M, setup func(*Env) error) {
-	os.Exit(runMain(m, Options{}, setup))
+	os.Exit(runMain(m, Options{}, setup, nil))
 }
 
 // MainWithOptions is Main with Options for Start (e.g. ExtraTokens for RBAC tests).
 // Options.Dir is normally left empty.
 func MainWithOptions(m *testing.M, opts Options, setup func(*Env) error) {
-	os.Exit(runMain(m, opts, setup))
+	os.Exit(runMain(m, opts, setup, nil))
 }
 
-func runMain(m *testing.M, opts Options, setup func(*Env) error) int {
+// MainWithTeardown is MainWithOptions with teardown, run after the tests (and
+// after a failed setup) while the Env still runs, e.g. to stop a controller
+// started in setup before its API server goes away. A teardown error fails
+// the package.
+func MainWithTeardown(m *testing.M, opts Options, setup, teardown func(*Env) error) {
+	os.Exit(runMain(m, opts, setup, teardown))
+}
+
+func runMain(m *testing.M, opts Options, setup, teardown func(*Env) error) int {
 	mainUsed = true
 	if !flag.Parsed() {
 		flag.Parse() // for testing.Verbose and -test.* flags
@@ -61,6 +69,11 @@ func runMain(m *testing.M, opts Options, setup func(*Env) error) int {
 		if err := setup(env); err != nil {
 			cancel()
 			fmt.Fprintf(os.Stderr, "FAIL: testenv: setup: %v\nkube-apiserver log tail:\n%s\n", err, env.LogTail("kube-apiserver", 20))
+			if teardown != nil {
+				if err := teardown(env); err != nil {
+					fmt.Fprintf(os.Stderr, "testenv: teardown: %v\n", err)
+				}
+			}
 			_ = env.Stop()
 			return 1
 		}
@@ -72,11 +85,20 @@ func runMain(m *testing.M, opts Options, setup func(*Env) error) int {
 	current = env
 	defer func() {
 		if r := recover(); r != nil {
+			if teardown != nil {
+				_ = teardown(env)
+			}
 			_ = env.Stop()
 			panic(r)
 		}
 	}()
 	code := m.Run()
+	if teardown != nil {
+		if err := teardown(env); err != nil {
+			fmt.Fprintf(os.Stderr, "FAIL: testenv: teardown: %v\n", err)
+			code = 1
+		}
+	}
 	if err := env.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "testenv: stop: %v\n", err)
 		if code == 0 {
