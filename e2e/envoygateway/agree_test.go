@@ -30,16 +30,15 @@ func TestExporterAgreesWithController(t *testing.T) {
 		{"watch", harness.Start(t, "watch", append(args, "--collection=watch")...)},
 	}
 
-	st := awaitVerdicts(t, env, "initial", initialVerdicts)
-	_ = st
+	awaitVerdicts(t, env, "initial", initialVerdicts)
 	for _, e := range exporters {
 		agree(t, env, e.mode, e.x)
 	}
 	// ATTACHMENT GRAPH (issue 21), initial state: the graph families
 	// (gatewayapi_<route>_parent_attachment, gatewayapi_policy_target_resolved,
 	// gatewayapi_<route>_backend_ref_info) are to be asserted here, in both
-	// modes, against the controller's verdicts in initialVerdicts (st holds
-	// the objects): a parent it accepted is Accepted, one it refused is
+	// modes, against the controller's verdicts in initialVerdicts (awaitVerdicts
+	// returns the objects they were read from): a parent it accepted is Accepted, one it refused is
 	// NotAccepted, a listener it reports missing is ParentNotFound, a policy
 	// target it reports not found has target_resolved 0, a backend it reports
 	// RefNotPermitted has permitted="false".
@@ -62,7 +61,7 @@ func TestExporterAgreesWithController(t *testing.T) {
 		t.Fatalf("delete ctp-listener: %v", err)
 	}
 
-	st = awaitVerdicts(t, env, "changed", changedVerdicts)
+	awaitVerdicts(t, env, "changed", changedVerdicts)
 	for _, e := range exporters {
 		agree(t, env, e.mode, e.x)
 	}

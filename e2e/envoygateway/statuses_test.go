@@ -75,15 +75,6 @@ func readState(ctx context.Context, t *testing.T, env *testenv.Env) state {
 	return st
 }
 
-func (st state) get(k kindRef, ns, name string) *unstructured.Unstructured {
-	for _, o := range st[k] {
-		if o.GetNamespace() == ns && o.GetName() == name {
-			return o
-		}
-	}
-	return nil
-}
-
 // cond is one status condition.
 type cond struct {
 	Type, Status, Reason, Message, LastTransitionTime string
