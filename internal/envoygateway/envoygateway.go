@@ -17,7 +17,18 @@
 // A bare API server has no kubelets, scheduler or kube-controller-manager: the
 // Envoy Deployments the controller creates never get pods, so its Gateways
 // stay Programmed=False without an address, and no EndpointSlices are made
-// for Services. That is a real state of a cluster, and the one tests see.
+// for Services (its routes report BackendsAvailable=False). That is a real
+// state of a cluster, and the one tests see. What the controller needs beyond
+// that, and how it gets it:
+//   - its leader-election Lease, Events, kube-system: the API server serves
+//     them itself;
+//   - ServiceAccount tokens (no token controller): the TokenRequest API, as a
+//     kubelet asks for a pod's projected token;
+//   - the pod topology injector, a mutating webhook on pods being bound to
+//     nodes: never called without a scheduler, so it is off, by the chart's
+//     own value (hack/egbin);
+//   - /certs, its fixed certificate path, and its fixed ports: a sandbox per
+//     container (sandbox_linux.go), which needs root.
 package envoygateway
 
 import (
