@@ -42,7 +42,7 @@ kube-bins:
 
 # Envoy Gateway's control plane (and its Helm chart, rendered), for
 # e2e/envoygateway: built from its Go module into the same cache (the first
-# build takes about 10 minutes on 2 idle cores).
+# build takes 8-10 minutes on 2 idle cores).
 eg-bin:
 	@hack/eg-bin.sh >/dev/null
 

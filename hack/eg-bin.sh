@@ -3,8 +3,9 @@
 # from its Go module into a cache outside the clone, beside the control-plane
 # binaries and keyed by version, and renders its Helm chart there
 # (gateway-helm.yaml, see hack/egbin/main.go). Only the first run on a machine
-# pays the cold build (about 950 CPU-seconds for the binary and 200 more for
-# the renderer's Helm packages: 10 minutes on 2 idle cores).
+# pays the cold build (about 950 CPU-seconds, 8-10 minutes on 2 idle cores;
+# the chart's renderer adds some 15, as it shares the compiled Kubernetes
+# packages).
 # Prints the directory. Used by e2e/envoygateway (internal/envoygateway).
 set -euo pipefail
 # Its own module at its own dependency versions, never the repository's go.work.
@@ -20,7 +21,7 @@ exec 9>"$bin/.lock"
 flock 9
 
 if [ ! -x "$bin/envoy-gateway" ]; then
-  echo "eg-bin: building envoy-gateway ${EG_VERSION} into $bin; a cold build takes about 10 minutes on 2 idle cores" >&2
+  echo "eg-bin: building envoy-gateway ${EG_VERSION} into $bin; a cold build takes 8-10 minutes on 2 idle cores" >&2
   start=$SECONDS
   # Progress every minute, so CI logs show the build is alive.
   ( while sleep 60; do echo "eg-bin: still building envoy-gateway ($((SECONDS - start))s)" >&2; done ) &
