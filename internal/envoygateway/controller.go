@@ -288,10 +288,12 @@ func podOf(o *unstructured.Unstructured) (pod, error) {
 		if s.SecurityContext.FSGroup != nil {
 			m.FSUser = *s.SecurityContext.FSGroup
 		}
+		found := false
 		for _, v := range s.Volumes {
 			if v.Name != vm.Name {
 				continue
 			}
+			found = true
 			switch {
 			case v.ConfigMap != nil:
 				m.ConfigMap = v.ConfigMap.Name
@@ -302,6 +304,9 @@ func podOf(o *unstructured.Unstructured) (pod, error) {
 			default:
 				return pod{}, fmt.Errorf("envoygateway: %s %s: volume %s: only configMap, secret and emptyDir are supported", o.GetKind(), o.GetName(), v.Name)
 			}
+		}
+		if !found {
+			return pod{}, fmt.Errorf("envoygateway: %s %s: no volume %s for mount %s", o.GetKind(), o.GetName(), vm.Name, vm.MountPath)
 		}
 		p.Mounts = append(p.Mounts, m)
 	}
