@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/refdata"
 )
 
 // TestKuadrantExampleCoverageRules runs Kuadrant's current example
@@ -22,19 +24,16 @@ import (
 func TestKuadrantExampleCoverageRules(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
+		if refdata.InCI() {
 			t.Fatal("CI=true: promtool not in PATH (deploy/rules/test.sh installs it)")
 		}
 		t.Skip("skipping: promtool not in PATH (deploy/rules/test.sh installs it)")
 	}
-	root := repoRoot(t)
-	upstream := filepath.Join(root, "..", "shared", "anchors", "kuadrant-current", "alerts", "prometheusrules_policies_missing.yaml")
+	const upstreamRel = "anchors/kuadrant-current/alerts/prometheusrules_policies_missing.yaml"
+	upstream := filepath.Join(refdata.Require(t, upstreamRel), upstreamRel)
 	data, err := os.ReadFile(upstream)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true: %v", err)
-		}
-		t.Skipf("skipping: reference data missing: %v", err)
+		t.Fatal(err)
 	}
 	var pr struct {
 		Spec struct {

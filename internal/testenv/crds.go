@@ -26,6 +26,8 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	gwconsts "sigs.k8s.io/gateway-api/pkg/consts"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/refdata"
 )
 
 // GatewayAPIVersion is the Gateway API release in go.mod (sigs.k8s.io/gateway-api),
@@ -51,21 +53,6 @@ func KuadrantCRDs() fs.FS {
 	return sub
 }
 
-// KuadrantCRDDir returns the directory of the Kuadrant CRD files in the source
-// tree (found from this file's location at build time), e.g. for kubectl. It is
-// "" if the source is not there; use KuadrantCRDs/InstallKuadrantCRDs otherwise.
-func KuadrantCRDDir() string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		return ""
-	}
-	dir := filepath.Join(filepath.Dir(file), "crds", "kuadrant")
-	if _, err := os.Stat(dir); err != nil {
-		return ""
-	}
-	return dir
-}
-
 // InstallKuadrantCRDs installs KuadrantCRDs and waits until they are Established.
 func (e *Env) InstallKuadrantCRDs(ctx context.Context) error {
 	docs, err := readFSDocs(KuadrantCRDs(), ".")
@@ -76,19 +63,14 @@ func (e *Env) InstallKuadrantCRDs(ctx context.Context) error {
 }
 
 // KuadrantCurrentCRDDir returns the directory of Kuadrant's CRDs as they ship
-// today: shared/anchors/kuadrant-current/crds in the project's shared folder
-// beside the repository (SHARED_DIR names the folder instead). They are
-// reference data kept out of the repository, so ok is false where the folder
-// is absent; callers fail in CI (InCI) and skip otherwise.
+// today: anchors/kuadrant-current/crds in the project's reference data
+// (refdata.Dir: ../shared beside the repository, or SHARED_DIR). They are
+// kept out of the repository, so ok is false where the folder is absent;
+// callers fail in CI (InCI) and skip otherwise.
 func KuadrantCurrentCRDDir() (dir string, ok bool) {
-	shared := os.Getenv("SHARED_DIR")
-	if shared == "" {
-		_, file, _, found := runtime.Caller(0)
-		if !found {
-			return "", false
-		}
-		// internal/testenv/crds.go -> <repository>/../shared
-		shared = filepath.Join(filepath.Dir(file), "..", "..", "..", "shared")
+	shared, err := refdata.Dir()
+	if err != nil {
+		return "", false
 	}
 	dir = filepath.Join(shared, "anchors", "kuadrant-current", "crds")
 	if _, err := os.Stat(dir); err != nil {
