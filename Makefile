@@ -18,9 +18,10 @@ BUILD_DATE    ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y%m
 PROMVERSION   := github.com/prometheus/common/version
 LDFLAGS       := -s -w -X $(PROMVERSION).Version=$(VERSION) -X $(PROMVERSION).Revision=$(REVISION) \
                  -X $(PROMVERSION).Branch=$(BRANCH) -X $(PROMVERSION).BuildUser=make -X $(PROMVERSION).BuildDate=$(BUILD_DATE)
-# etcd and kube-apiserver are built from Go modules into a cache outside the
-# clone (the first build takes 10-25 minutes on 2 cores).
-export KUBE_BIN ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gateway-api-metrics-exporter/kube-v1.37.2
+# etcd and kube-apiserver: KUBE_BIN, else KUBEBUILDER_ASSETS (setup-envtest's
+# directory, used as it is), else built from Go modules into a cache outside
+# the clone (the first build takes 10-25 minutes on 2 cores). hack/kube-bins.sh
+# and internal/testenv pick the same directory, so nothing is set here.
 BENCH_COUNT   ?= 6
 FUZZ_TIME     ?= 2m
 # The packages of every module in go.work (hack/tools holds no code of ours).

@@ -1,5 +1,6 @@
 // Command run-local (make run-local) runs the exporter against a throwaway local
-// control plane: etcd + kube-apiserver from hack/kube-bins.sh, Gateway API
+// control plane: etcd + kube-apiserver from hack/kube-bins.sh (KUBE_BIN, else
+// KUBEBUILDER_ASSETS as setup-envtest leaves it, else built once), Gateway API
 // standard CRDs, our Kuadrant CRDs and the sample objects of internal/testenv.
 //
 //	go run ./hack/run-local [--exporter=bin/gateway-api-metrics-exporter] [-- exporter args...]
