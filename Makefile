@@ -27,7 +27,7 @@ FUZZ_TIME     ?= 2m
 # The packages of every module in go.work (hack/tools holds no code of ours).
 ALL_PKGS      := ./... ./compat/ksmdiff/... ./deploy/test/... ./deploy/dashboards/gen/... ./hack/image/...
 # Written by `make generate`; `make check-generated` fails when they differ.
-GENERATED     := METRICS.md deploy/dashboards deploy/rules/prometheusrule.yaml deploy/helm/gateway-api-metrics-exporter/files/alerts.yaml deploy/helm/gateway-api-metrics-exporter/files/dashboards deploy/helm/gateway-api-metrics-exporter/README.md
+GENERATED     := METRICS.md deploy/dashboards deploy/rules/prometheusrule.yaml deploy/kustomize/components/alerts deploy/helm/gateway-api-metrics-exporter/files/alerts.yaml deploy/helm/gateway-api-metrics-exporter/files/dashboards deploy/helm/gateway-api-metrics-exporter/README.md
 
 .PHONY: all build kube-bins ksm-bin run-local test test-go test-compat test-deploy test-fuzz test-image bench bench-modes fuzz generate docs check-generated lint-chart check-docs vet lint image docker-image clean
 

@@ -18,7 +18,7 @@ import (
 // "policies missing" rules (kuadrant-operator
 // examples/alerts/prometheusrules_policies_missing.yaml, read from ../shared)
 // with promtool on the input of our first AuthPolicy coverage test
-// (deploy/rules/tests/kuadrant-policies.yaml), and pins what they answer: the
+// (deploy/rules/tests/kuadrant-coverage.yaml), and pins what they answer: the
 // wrong answers our HTTPRouteWithoutAuthPolicy fixes. Ours fire, on the same
 // input, for apps/other-listener, apps/edge-route and staging/shop only.
 func TestKuadrantExampleCoverageRules(t *testing.T) {
@@ -67,11 +67,11 @@ func TestKuadrantExampleCoverageRules(t *testing.T) {
 			InputSeries []any  `json:"input_series"`
 		} `json:"tests"`
 	}
-	if err := yaml.Unmarshal(readRepoFile(t, "deploy/rules/tests/kuadrant-policies.yaml"), &ours); err != nil {
+	if err := yaml.Unmarshal(readRepoFile(t, "deploy/rules/tests/kuadrant-coverage.yaml"), &ours); err != nil {
 		t.Fatal(err)
 	}
 	if len(ours.Tests) == 0 || !strings.HasPrefix(ours.Tests[0].Name, "AuthPolicy coverage") {
-		t.Fatalf("deploy/rules/tests/kuadrant-policies.yaml: first test is not the AuthPolicy coverage case")
+		t.Fatalf("deploy/rules/tests/kuadrant-coverage.yaml: first test is not the AuthPolicy coverage case")
 	}
 
 	// Kuadrant's rule joins on the route name alone and only looks at

@@ -201,6 +201,8 @@ func HelmFullValues() map[string]any {
 		"prometheusRule": map[string]any{
 			"enabled":          true,
 			"additionalLabels": map[string]any{"release": "kube-prometheus-stack"},
+			// the one group that is off by default: every group on
+			"groups": map[string]any{"gateway-api-state-metrics": true},
 		},
 		"customResourceState": map[string]any{
 			"enabled": true,
