@@ -29,12 +29,16 @@ import (
 
 func main() { os.Exit(run()) }
 
+// defaultChannel is the Gateway API channel run-local installs unless told
+// otherwise.
+const defaultChannel = "standard"
+
 func run() int {
 	exporter := flag.String("exporter", "bin/gateway-api-metrics-exporter", `exporter binary to run ("" = control plane only)`)
 	dir := flag.String("dir", filepath.Join(testenv.CacheDir(), "run-local"), "control plane directory (wiped at start)")
 	port := flag.Int("port", 8080, "exporter --port")
 	telemetryPort := flag.Int("telemetry-port", 8081, "exporter --telemetry-port")
-	channel := flag.String("gateway-api-channel", "standard", "Gateway API CRD channel: standard or experimental")
+	channel := flag.String("gateway-api-channel", defaultChannel, "Gateway API CRD channel: standard or experimental")
 	samples := flag.Bool("samples", true, "apply the sample objects (internal/testenv/samples) to namespace "+testenv.SamplesNamespace)
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./hack/run-local [flags] [-- exporter args...]\n")
@@ -76,18 +80,12 @@ func run() int {
 		}
 		fmt.Fprintf(os.Stderr, "run-local: logs kept in %s\n", env.Dir)
 	}()
-	if err := env.InstallGatewayAPICRDs(ctx, *channel); err != nil {
-		return fail("install Gateway API %s CRDs: %v", *channel, err)
-	}
-	if err := env.InstallKuadrantCRDs(ctx); err != nil {
-		return fail("install Kuadrant CRDs: %v", err)
+	n, err := setUp(ctx, env, *channel, *samples)
+	if err != nil {
+		return fail("%v", err)
 	}
 	if *samples {
-		objs, err := env.Apply(ctx, testenv.SamplesNamespace, testenv.Samples())
-		if err != nil {
-			return fail("apply samples: %v", err)
-		}
-		fmt.Fprintf(os.Stderr, "run-local: applied %d sample objects to namespace %s\n", len(objs), testenv.SamplesNamespace)
+		fmt.Fprintf(os.Stderr, "run-local: applied %d sample objects to namespace %s\n", n, testenv.SamplesNamespace)
 	}
 	fmt.Fprintf(os.Stderr, "run-local: control plane ready in %.1fs (Gateway API %s %s CRDs, Kuadrant CRDs)\n",
 		time.Since(t0).Seconds(), testenv.GatewayAPIVersion, *channel)
@@ -145,6 +143,25 @@ func run() int {
 		}
 		return 0
 	}
+}
+
+// setUp installs the CRDs of the Gateway API channel and Kuadrant's and,
+// with samples, applies the demo objects; it returns how many.
+func setUp(ctx context.Context, env *testenv.Env, channel string, samples bool) (int, error) {
+	if err := env.InstallGatewayAPICRDs(ctx, channel); err != nil {
+		return 0, fmt.Errorf("install Gateway API %s CRDs: %w", channel, err)
+	}
+	if err := env.InstallKuadrantCRDs(ctx); err != nil {
+		return 0, fmt.Errorf("install Kuadrant CRDs: %w", err)
+	}
+	if !samples {
+		return 0, nil
+	}
+	objs, err := env.Apply(ctx, testenv.SamplesNamespace, testenv.Samples())
+	if err != nil {
+		return 0, fmt.Errorf("apply samples: %w", err)
+	}
+	return len(objs), nil
 }
 
 // wipe removes dir if it looks like ours (empty, or a previous run's layout).
