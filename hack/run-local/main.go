@@ -1,7 +1,9 @@
 // Command run-local (make run-local) runs the exporter against a throwaway local
 // control plane: etcd + kube-apiserver from hack/kube-bins.sh (KUBE_BIN, else
-// KUBEBUILDER_ASSETS as setup-envtest leaves it, else built once), Gateway API
-// standard CRDs, our Kuadrant CRDs and the sample objects of internal/testenv.
+// KUBEBUILDER_ASSETS as setup-envtest leaves it, else built once), the Gateway
+// API CRDs (experimental channel unless --gateway-api-channel=standard), our
+// Kuadrant CRDs and the sample objects of internal/testenv: one object of
+// every kind the exporter reads.
 //
 //	go run ./hack/run-local [--exporter=bin/gateway-api-metrics-exporter] [-- exporter args...]
 //
@@ -30,8 +32,8 @@ import (
 func main() { os.Exit(run()) }
 
 // defaultChannel is the Gateway API channel run-local installs unless told
-// otherwise.
-const defaultChannel = "standard"
+// otherwise: the experimental one serves every kind the exporter reads.
+const defaultChannel = "experimental"
 
 func run() int {
 	exporter := flag.String("exporter", "bin/gateway-api-metrics-exporter", `exporter binary to run ("" = control plane only)`)
@@ -39,7 +41,7 @@ func run() int {
 	port := flag.Int("port", 8080, "exporter --port")
 	telemetryPort := flag.Int("telemetry-port", 8081, "exporter --telemetry-port")
 	channel := flag.String("gateway-api-channel", defaultChannel, "Gateway API CRD channel: standard or experimental")
-	samples := flag.Bool("samples", true, "apply the sample objects (internal/testenv/samples) to namespace "+testenv.SamplesNamespace)
+	samples := flag.Bool("samples", true, "apply the sample objects (internal/testenv/samples; the experimental kinds' with that channel) to namespace "+testenv.SamplesNamespace)
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./hack/run-local [flags] [-- exporter args...]\n")
 		flag.PrintDefaults()
@@ -154,6 +156,9 @@ func setUp(ctx context.Context, env *testenv.Env, channel string, samples bool) 
 	if err := env.InstallKuadrantCRDs(ctx); err != nil {
 		return 0, fmt.Errorf("install Kuadrant CRDs: %w", err)
 	}
+	if err := env.InstallNewerKuadrantCRDs(ctx); err != nil {
+		return 0, fmt.Errorf("install Kuadrant CRDs: %w", err)
+	}
 	if !samples {
 		return 0, nil
 	}
@@ -161,7 +166,19 @@ func setUp(ctx context.Context, env *testenv.Env, channel string, samples bool) 
 	if err != nil {
 		return 0, fmt.Errorf("apply samples: %w", err)
 	}
-	return len(objs), nil
+	n := len(objs)
+	more := [][]byte{testenv.KuadrantNewerSamples()}
+	if channel == "experimental" {
+		more = append(more, testenv.ExperimentalSamples())
+	}
+	for _, y := range more {
+		objs, err := env.Apply(ctx, testenv.SamplesNamespace, y)
+		if err != nil {
+			return n, fmt.Errorf("apply samples: %w", err)
+		}
+		n += len(objs)
+	}
+	return n, nil
 }
 
 // wipe removes dir if it looks like ours (empty, or a previous run's layout).

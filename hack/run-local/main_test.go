@@ -4,12 +4,14 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/repo"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 )
 
@@ -37,6 +39,73 @@ func scrape(t *testing.T, x *harness.Exporter) []string {
 	return harness.SampleLines(body)
 }
 
+// waitAllUp scrapes until every kind is up and the demo objects are served
+// (watch mode may need a moment to sync), and returns that body's lines.
+func waitAllUp(t *testing.T, x *harness.Exporter) []string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		lines := scrape(t, x)
+		down := slices.ContainsFunc(lines, func(l string) bool {
+			return strings.HasPrefix(l, "gateway_metrics_up{") && strings.HasSuffix(l, " 0")
+		})
+		if !down && len(harness.WithPrefix(lines, "gatewayapi_gateway_info")) > 0 && len(harness.WithPrefix(lines, "kuadrant_dnsrecord_")) > 0 {
+			return lines
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60s, a kind is down or the demo objects are not served:\n%s", strings.Join(harness.WithPrefix(lines, "gateway_metrics_up"), "\n"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestMetricsExamplesAreServed: every example line of METRICS.md (hack/
+// metricsdoc renders them offline from the same demo objects, at the
+// version it works out the exporter reads) is a line the exporter serves on
+// run-local's API server, customresource_version included; only the
+// *_created values differ (the API server stamps creationTimestamp).
+func TestMetricsExamplesAreServed(t *testing.T) {
+	env := testenv.Current(t)
+	path, err := repo.Path("METRICS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := harness.Start(t, "exporter", append(slices.Clone(harness.LoopbackArgs), "--kubeconfig="+env.Kubeconfig)...)
+	served := map[string]bool{}
+	for _, l := range waitAllUp(t, x) {
+		served[l] = true
+		if name := harness.MetricName(l); strings.HasSuffix(name, "_created") {
+			served[l[:strings.LastIndexByte(l, ' ')]] = true
+		}
+	}
+	n := 0
+	for _, block := range strings.Split(string(doc), "Examples, as the exporter serves the demo objects")[1:] {
+		start := strings.Index(block, "```\n")
+		end := strings.Index(block[start+4:], "```")
+		for _, l := range strings.Split(block[start+4:start+4+end], "\n") {
+			if l == "" || strings.HasPrefix(l, "#") {
+				continue
+			}
+			n++
+			key := l
+			if strings.HasSuffix(harness.MetricName(l), "_created") {
+				key = l[:strings.LastIndexByte(l, ' ')]
+			}
+			if !served[key] {
+				t.Errorf("METRICS.md example not served: %s", l)
+			}
+		}
+	}
+	if n < 100 {
+		t.Fatalf("only %d example lines found in METRICS.md", n)
+	}
+	t.Logf("all %d example lines of METRICS.md are served", n)
+}
+
 // TestHealthyDemoLogsNoWarning: the exporter on the demo objects (a healthy
 // cluster), in both collection modes, serves every kind (all up) and logs no
 // warning or error, though absent optional fields are still counted as
@@ -46,23 +115,7 @@ func TestHealthyDemoLogsNoWarning(t *testing.T) {
 	for _, mode := range []string{"list", "watch"} {
 		t.Run(mode, func(t *testing.T) {
 			x := harness.Start(t, "exporter("+mode+")", append(slices.Clone(harness.LoopbackArgs), "--kubeconfig="+env.Kubeconfig, "--collection="+mode)...)
-			// Every kind up, and the demo objects served (watch mode may need
-			// a moment to sync).
-			var lines []string
-			deadline := time.Now().Add(60 * time.Second)
-			for {
-				lines = scrape(t, x)
-				down := slices.ContainsFunc(lines, func(l string) bool {
-					return strings.HasPrefix(l, "gateway_metrics_up{") && strings.HasSuffix(l, " 0")
-				})
-				if !down && len(harness.WithPrefix(lines, "gatewayapi_gateway_info")) > 0 && len(harness.WithPrefix(lines, "kuadrant_dnsrecord_")) > 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("after 60s, a kind is down or the demo objects are not served:\n%s", strings.Join(harness.WithPrefix(lines, "gateway_metrics_up"), "\n"))
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
+			waitAllUp(t, x)
 			scrape(t, x) // a second scrape evaluates everything again
 			telemetry, err := http.Get(x.TelemetryURL + "/metrics")
 			if err != nil {

@@ -62,6 +62,52 @@ func (e *Env) InstallKuadrantCRDs(ctx context.Context) error {
 	return e.installCRDDocs(ctx, docs)
 }
 
+//go:embed crds/kuadrant-newer/*.yaml
+var newerKuadrantCRDs embed.FS
+
+// DemoCRDs returns the CRD documents `make run-local` installs with its
+// default Gateway API channel (experimental): the Gateway API CRDs of
+// channel, KuadrantCRDs and the newer Kuadrant ones.
+func DemoCRDs(channel string) ([][]byte, error) {
+	dir, err := GatewayAPICRDDir(channel)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := readFSDocs(os.DirFS(dir), ".")
+	if err != nil {
+		return nil, err
+	}
+	for _, fsys := range []fs.FS{KuadrantCRDs(), newerKuadrantCRDsFS()} {
+		d, err := readFSDocs(fsys, ".")
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, d...)
+	}
+	return docs, nil
+}
+
+func newerKuadrantCRDsFS() fs.FS {
+	sub, err := fs.Sub(newerKuadrantCRDs, "crds/kuadrant-newer")
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// InstallNewerKuadrantCRDs installs our minimal CRDs of the Kuadrant kinds
+// InstallKuadrantCRDs leaves out (the Kuadrant instance and
+// TokenRateLimitPolicy in kuadrant.io, the extensions.kuadrant.io policies),
+// which NewerSamples needs, and waits until they are Established. (The e2e
+// packages run without them, to see kinds whose CRD is not installed.)
+func (e *Env) InstallNewerKuadrantCRDs(ctx context.Context) error {
+	docs, err := readFSDocs(newerKuadrantCRDsFS(), ".")
+	if err != nil {
+		return err
+	}
+	return e.installCRDDocs(ctx, docs)
+}
+
 // KuadrantCurrentCRDDir returns the directory of Kuadrant's CRDs as they ship
 // today: anchors/kuadrant-current/crds in the project's reference data
 // (refdata.Dir: ../shared beside the repository, or SHARED_DIR). They are
