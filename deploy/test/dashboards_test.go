@@ -358,3 +358,33 @@ func TestDashboardExpressionsParse(t *testing.T) {
 		t.Fatalf("promtool check rules: %v\n%s", err, out)
 	}
 }
+
+var grafanaRowRE = regexp.MustCompile("(?m)^\\s*\\| (\\d+|—) \\| [^|]+ \\| \\[`([a-z-]+\\.json)`\\]\\([^)]*\\), uid `([a-z]+)` \\|$")
+
+// TestREADMEGrafanaIDs: the README maps the grafana.com boards of
+// gateway-api-state-metrics to ours, and the uid it gives each is the one our
+// board has: importing ours over the old board (same uid) updates it in
+// place. (TestOldDashboardExpressions checks the uids against the old boards
+// themselves, where the reference data is.)
+func TestREADMEGrafanaIDs(t *testing.T) {
+	readme := string(readRepoFile(t, "README.md"))
+	ours := map[string]string{}
+	for _, d := range loadDashboards(t, filepath.Join(repoRoot(t), "deploy/dashboards")) {
+		ours[d.name], _ = d.raw["uid"].(string)
+	}
+	ids := map[string]bool{}
+	for _, m := range grafanaRowRE.FindAllStringSubmatch(readme, -1) {
+		id, file, uid := m[1], m[2], m[3]
+		ids[id] = true
+		if ours[file] != uid {
+			t.Errorf("README: grafana.com %s maps to %s with uid %s; that board's uid is %q", id, file, uid, ours[file])
+		}
+	}
+	// gateway-api-state-metrics' boards on grafana.com
+	// (../shared/reference/gateway-api-ecosystem.md).
+	for _, id := range []string{"19432", "19433", "19434", "19570", "19571", "19572", "19573"} {
+		if !ids[id] {
+			t.Errorf("README does not map grafana.com board %s", id)
+		}
+	}
+}

@@ -35,13 +35,27 @@ func main() { os.Exit(run()) }
 // otherwise: the experimental one serves every kind the exporter reads.
 const defaultChannel = "experimental"
 
+// options are run-local's flags (documented in the README).
+type options struct {
+	exporter, dir, channel *string
+	port, telemetryPort    *int
+	samples                *bool
+}
+
+func newOptions(fs *flag.FlagSet) options {
+	return options{
+		exporter:      fs.String("exporter", "bin/gateway-api-metrics-exporter", `exporter binary to run ("" = control plane only)`),
+		dir:           fs.String("dir", filepath.Join(testenv.CacheDir(), "run-local"), "control plane directory (wiped at start)"),
+		port:          fs.Int("port", 8080, "exporter --port"),
+		telemetryPort: fs.Int("telemetry-port", 8081, "exporter --telemetry-port"),
+		channel:       fs.String("gateway-api-channel", defaultChannel, "Gateway API CRD channel: standard or experimental"),
+		samples:       fs.Bool("samples", true, "apply the sample objects (internal/testenv/samples; the experimental kinds' with that channel) to namespace "+testenv.SamplesNamespace),
+	}
+}
+
 func run() int {
-	exporter := flag.String("exporter", "bin/gateway-api-metrics-exporter", `exporter binary to run ("" = control plane only)`)
-	dir := flag.String("dir", filepath.Join(testenv.CacheDir(), "run-local"), "control plane directory (wiped at start)")
-	port := flag.Int("port", 8080, "exporter --port")
-	telemetryPort := flag.Int("telemetry-port", 8081, "exporter --telemetry-port")
-	channel := flag.String("gateway-api-channel", defaultChannel, "Gateway API CRD channel: standard or experimental")
-	samples := flag.Bool("samples", true, "apply the sample objects (internal/testenv/samples; the experimental kinds' with that channel) to namespace "+testenv.SamplesNamespace)
+	o := newOptions(flag.CommandLine)
+	exporter, dir, port, telemetryPort, channel, samples := o.exporter, o.dir, o.port, o.telemetryPort, o.channel, o.samples
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./hack/run-local [flags] [-- exporter args...]\n")
 		flag.PrintDefaults()

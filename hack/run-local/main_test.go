@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -132,5 +133,30 @@ func TestHealthyDemoLogsNoWarning(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOptionsDocumented: the README's table of run-local's options names
+// every flag it has.
+func TestOptionsDocumented(t *testing.T) {
+	path, err := repo.Path("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := flag.NewFlagSet("run-local", flag.ContinueOnError)
+	newOptions(fs)
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		n++
+		if !strings.Contains(string(readme), "`--"+f.Name+"`") {
+			t.Errorf("README.md does not document run-local's --%s", f.Name)
+		}
+	})
+	if n == 0 {
+		t.Fatal("run-local has no flags?")
 	}
 }
