@@ -680,8 +680,3 @@ func (p *prometheus) waitRulesEvaluated(t *testing.T, within time.Duration) []ru
 		time.Sleep(300 * time.Millisecond)
 	}
 }
-
-func dirExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
-}
