@@ -214,11 +214,7 @@ func TestHelpFlagsInREADME(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("--help: exit %d\n%s", code, out)
 	}
-	path, err := repo.Path("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme, err := os.ReadFile(path)
+	readme, err := repo.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,12 +12,12 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"unicode"
 
 	"sigs.k8s.io/yaml"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/dashboards/gen/dashboards"
 	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/test/render"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/markdown"
 )
 
 func readRepoFile(t *testing.T, rel string) []byte {
@@ -511,20 +511,6 @@ const runbookBase = "https://github.com/kuadrant/gateway-api-metrics-exporter/bl
 
 var headingRE = regexp.MustCompile(`(?m)^## (.+)$`)
 
-// githubAnchor is the anchor GitHub gives a Markdown heading.
-func githubAnchor(heading string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
-		switch {
-		case r == ' ':
-			b.WriteRune('-')
-		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
 // TestRunbooks: every alert has a runbook_url to a section of
 // docs/runbooks.md, and that section says what the alert means, how to check
 // and how to fix it.
@@ -537,7 +523,7 @@ func TestRunbooks(t *testing.T) {
 		if i+1 < len(locs) {
 			end = locs[i+1][0]
 		}
-		sections[githubAnchor(doc[m[2]:m[3]])] = doc[m[1]:end]
+		sections[markdown.Anchor(doc[m[2]:m[3]])] = doc[m[1]:end]
 	}
 	alerts := alertsByName(t)
 	for _, name := range sortedKeys(alerts) {

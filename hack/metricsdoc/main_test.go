@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/markdown"
 )
 
 // Every family of the embedded spec has an example rendered from the demo
@@ -39,7 +41,7 @@ func TestContents(t *testing.T) {
 		if m[2] == "Contents" {
 			continue
 		}
-		a := anchor(m[2])
+		a := markdown.Anchor(m[2])
 		anchors[a]++
 		if !strings.Contains(toc, "(#"+a+")") {
 			t.Errorf("the contents lack %q (#%s)", m[2], a)

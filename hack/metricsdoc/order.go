@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"unicode"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/markdown"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
 
@@ -90,7 +90,7 @@ func withContents(doc string) string {
 		}
 	}
 	for _, m := range headingRE.FindAllStringSubmatch(doc, -1) {
-		link := fmt.Sprintf("[%s](#%s)", strings.Trim(m[2], "`"), anchor(m[2]))
+		link := fmt.Sprintf("[%s](#%s)", strings.Trim(m[2], "`"), markdown.Anchor(m[2]))
 		if m[1] == "##" {
 			flush()
 			b.WriteString("- " + link + "\n")
@@ -105,18 +105,4 @@ func withContents(doc string) string {
 		return doc + "\n" + b.String()
 	}
 	return doc[:i+1] + b.String() + doc[i+1:]
-}
-
-// anchor is the anchor GitHub gives a heading.
-func anchor(heading string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
-		switch {
-		case r == ' ':
-			b.WriteRune('-')
-		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }

@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"io"
-	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -28,16 +25,7 @@ func TestMain(m *testing.M) {
 // scrape returns the sample lines of one /metrics body.
 func scrape(t *testing.T, x *harness.Exporter) []string {
 	t.Helper()
-	resp, err := http.Get(x.MetricsURL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("/metrics: %d %v", resp.StatusCode, err)
-	}
-	return harness.SampleLines(body)
+	return harness.SampleLines(x.Get(t, "/metrics"))
 }
 
 // waitAllUp scrapes until every kind is up and the demo objects are served
@@ -67,11 +55,7 @@ func waitAllUp(t *testing.T, x *harness.Exporter) []string {
 // *_created values differ (the API server stamps creationTimestamp).
 func TestMetricsExamplesAreServed(t *testing.T) {
 	env := testenv.Current(t)
-	path, err := repo.Path("METRICS.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := os.ReadFile(path)
+	doc, err := repo.ReadFile("METRICS.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,13 +102,7 @@ func TestHealthyDemoLogsNoWarning(t *testing.T) {
 			x := harness.Start(t, "exporter("+mode+")", append(slices.Clone(harness.LoopbackArgs), "--kubeconfig="+env.Kubeconfig, "--collection="+mode)...)
 			waitAllUp(t, x)
 			scrape(t, x) // a second scrape evaluates everything again
-			telemetry, err := http.Get(x.TelemetryURL + "/metrics")
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(telemetry.Body)
-			telemetry.Body.Close()
-			if !strings.Contains(string(body), "gateway_metrics_evaluation_errors_total{") {
+			if !strings.Contains(string(x.Get(t, "telemetry:/metrics")), "gateway_metrics_evaluation_errors_total{") {
 				t.Errorf("no evaluation error counted: the absent optional fields (deletionTimestamp) must still count")
 			}
 			for _, level := range []string{"level=WARN", "level=ERROR"} {
@@ -139,11 +117,7 @@ func TestHealthyDemoLogsNoWarning(t *testing.T) {
 // TestOptionsDocumented: the README's table of run-local's options names
 // every flag it has.
 func TestOptionsDocumented(t *testing.T) {
-	path, err := repo.Path("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme, err := os.ReadFile(path)
+	readme, err := repo.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,15 @@ func Path(rel string) (string, error) {
 	return filepath.Join(root, filepath.FromSlash(rel)), nil
 }
 
+// ReadFile reads the file at rel (slash-separated) under the root.
+func ReadFile(rel string) ([]byte, error) {
+	p, err := Path(rel)
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(p)
+}
+
 func modulePath(gomod string) string {
 	f, err := os.Open(gomod)
 	if err != nil {
