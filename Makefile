@@ -20,15 +20,16 @@ BUILD_DATE    ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y%m
 PROMVERSION   := github.com/prometheus/common/version
 LDFLAGS       := -s -w -X $(PROMVERSION).Version=$(VERSION) -X $(PROMVERSION).Revision=$(REVISION) \
                  -X $(PROMVERSION).Branch=$(BRANCH) -X $(PROMVERSION).BuildUser=make -X $(PROMVERSION).BuildDate=$(BUILD_DATE)
-# etcd and kube-apiserver are built from Go modules into a cache outside the
-# clone (the first build takes 10-25 minutes on 2 cores).
-export KUBE_BIN ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gateway-api-metrics-exporter/kube-v1.37.2
+# etcd and kube-apiserver: KUBE_BIN, else KUBEBUILDER_ASSETS (setup-envtest's
+# directory, used as it is), else built from Go modules into a cache outside
+# the clone (the first build takes 10-25 minutes on 2 cores). hack/kube-bins.sh
+# and internal/testenv pick the same directory, so nothing is set here.
 BENCH_COUNT   ?= 6
 FUZZ_TIME     ?= 2m
 # The packages of every module in go.work (hack/tools holds no code of ours).
 ALL_PKGS      := ./... ./compat/ksmdiff/... ./deploy/test/... ./deploy/dashboards/gen/... ./hack/image/...
 # Written by `make generate`; `make check-generated` fails when they differ.
-GENERATED     := METRICS.md deploy/dashboards deploy/rules/prometheusrule.yaml deploy/helm/gateway-api-metrics-exporter/files/alerts.yaml deploy/helm/gateway-api-metrics-exporter/files/dashboards deploy/helm/gateway-api-metrics-exporter/README.md
+GENERATED     := METRICS.md deploy/dashboards deploy/rules/prometheusrule.yaml deploy/kustomize/components/alerts deploy/helm/gateway-api-metrics-exporter/files/alerts.yaml deploy/helm/gateway-api-metrics-exporter/files/dashboards deploy/helm/gateway-api-metrics-exporter/README.md
 
 .PHONY: all build kube-bins eg-bin test-bins ksm-bin run-local test test-go test-compat test-deploy test-fuzz test-image bench bench-modes fuzz generate docs check-generated lint-chart check-docs vet lint image release headers check-headers docker-image clean
 

@@ -7,11 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/repo"
 )
 
 // The binary, built once: bad input must end in a clear message and a
@@ -212,4 +215,38 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+var helpFlagRE = regexp.MustCompile(`(?m)^\s+(?:-(\w), )?--([a-z0-9-]+)`)
+
+// TestHelpFlagsInREADME: every flag `--help` prints is in the README's flag
+// tables, and --help says what --use-apiserver-cache really sends.
+func TestHelpFlagsInREADME(t *testing.T) {
+	code, out := run(t, "--help")
+	if code != 0 {
+		t.Fatalf("--help: exit %d\n%s", code, out)
+	}
+	readme, err := repo.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range helpFlagRE.FindAllStringSubmatch(out, -1) {
+		n++
+		name := "`--" + m[2] + "`"
+		if m[1] != "" {
+			name = "`-" + m[1] + "`" // -v, --v: KSM's own spelling
+		}
+		if !strings.Contains(string(readme), name) {
+			t.Errorf("--help prints --%s, which README.md does not document (as %s)", m[2], name)
+		}
+	}
+	if n < 30 {
+		t.Fatalf("only %d flags found in --help:\n%s", n, out)
+	}
+	for _, want := range []string{"resourceVersion=1", "resourceVersionMatch=NotOlderThan"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--help does not say that --use-apiserver-cache sends %s", want)
+		}
+	}
 }

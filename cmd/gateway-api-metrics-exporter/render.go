@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -84,5 +85,5 @@ func (e *errorLog) report(f *spec.Family, err error) {
 		return
 	}
 	e.seen[key] = true
-	e.logger.Warn("cannot evaluate family for an object (logged once)", "family", f.Name, "err", err, "spec", fmt.Sprintf("%s:%d", f.File, f.Line))
+	e.logger.Log(context.Background(), engine.LogLevel(err), "cannot evaluate family for an object (logged once)", "family", f.Name, "err", err, "spec", fmt.Sprintf("%s:%d", f.File, f.Line))
 }

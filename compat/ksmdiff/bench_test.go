@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"io"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/fixture"
+	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
@@ -23,7 +23,7 @@ import (
 // legacyHTTPRouteSpec is metrics-spec/httproute.yaml without the families
 // kube-state-metrics cannot express: the legacy families both engines render.
 func legacyHTTPRouteSpec(b interface{ Fatal(...any) }) []byte {
-	data, err := os.ReadFile("../../metrics-spec/httproute.yaml")
+	data, err := metricsspec.FS.ReadFile("httproute.yaml")
 	if err != nil {
 		b.Fatal(err)
 	}

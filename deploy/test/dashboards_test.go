@@ -135,9 +135,11 @@ func TestOldDashboardExpressions(t *testing.T) {
 		if old.raw["title"] != mine.raw["title"] {
 			t.Errorf("%s: title %v, want the old title %v", old.name, mine.raw["title"], old.raw["title"])
 		}
+		// Ours select by the cluster and namespace variables too
+		// (dashboards.Unscoped removes exactly those matchers).
 		have := map[string]bool{}
 		for _, e := range exprs(mine.raw) {
-			have[e] = true
+			have[dashboards.Unscoped(e)] = true
 		}
 		for _, e := range exprs(old.raw) {
 			total++
@@ -149,7 +151,7 @@ func TestOldDashboardExpressions(t *testing.T) {
 		for name, q := range templateVars(old.raw) {
 			if got, ok := myVars[name]; !ok {
 				t.Errorf("%s: template variable %q missing", old.name, name)
-			} else if got != q {
+			} else if got = dashboards.Unscoped(got); got != q {
 				t.Errorf("%s: template variable %q query %q, want %q", old.name, name, got, q)
 			}
 		}
@@ -237,6 +239,38 @@ func TestDashboardStructure(t *testing.T) {
 	}
 }
 
+// TestDashboardScopeVariables: every board has the cluster and namespace
+// variables, multi-value with an All of ".*" (which also matches a series
+// without the label: a Prometheus of one cluster has no cluster label), and
+// every other variable lists the names within them. (deploy/test/live checks
+// that every query selects by them.)
+func TestDashboardScopeVariables(t *testing.T) {
+	for _, d := range loadDashboards(t, filepath.Join(repoRoot(t), "deploy/dashboards")) {
+		list, _ := Get(d.raw, "templating", "list").([]any)
+		found := map[string]bool{}
+		for _, v := range list {
+			name, _ := Get(v, "name").(string)
+			q, _ := Get(v, "query", "query").(string)
+			switch name {
+			case "datasource":
+				continue
+			case "cluster", "namespace":
+				found[name] = true
+				if Get(v, "includeAll") != true || Get(v, "multi") != true || Get(v, "allValue") != ".*" || Get(v, "current", "value") != "$__all" {
+					t.Errorf("%s: variable %s: includeAll %v, multi %v, allValue %v, current %v; want true, true, .*, All",
+						d.name, name, Get(v, "includeAll"), Get(v, "multi"), Get(v, "allValue"), Get(v, "current", "value"))
+				}
+			}
+			if name != "cluster" && !strings.Contains(q, `cluster=~"$cluster"`) {
+				t.Errorf("%s: variable %s (%s) does not list within the selected clusters", d.name, name, q)
+			}
+		}
+		if !found["cluster"] || !found["namespace"] {
+			t.Errorf("%s: variables cluster %v, namespace %v; want both", d.name, found["cluster"], found["namespace"])
+		}
+	}
+}
+
 // TestNewDashboardPanels checks that the dashboards use the metric families
 // only this exporter provides.
 func TestNewDashboardPanels(t *testing.T) {
@@ -253,13 +287,18 @@ func TestNewDashboardPanels(t *testing.T) {
 			"gatewayapi_httproute_status_parents_conditions", "controller_name",
 			`type="kuadrant.io/AuthPolicyAffected"`, `type="kuadrant.io/RateLimitPolicyAffected"`,
 		},
-		"grpcroutes.json":        {"gatewayapi_grpcroute_status_parents_conditions"},
-		"tlsroutes.json":         {"gatewayapi_tlsroute_status_parents_conditions"},
-		"tcproutes.json":         {"gatewayapi_tcproute_status_parents_conditions"},
-		"udproutes.json":         {"gatewayapi_udproute_status_parents_conditions"},
-		"policies.json":          {"gatewayapi_backendtlspolicy_status_ancestors_conditions", "kuadrant.io/AuthPolicyAffected"},
-		"listenersets.json":      {"gatewayapi_listenerset_info", "gatewayapi_listenerset_status_listeners_conditions", "gatewayapi_listenerset_status_listener_attached_routes"},
-		"exporter.json":          {"gateway_metrics_up", "gateway_metrics_scrape_duration_seconds"},
+		"grpcroutes.json":   {"gatewayapi_grpcroute_status_parents_conditions"},
+		"tlsroutes.json":    {"gatewayapi_tlsroute_status_parents_conditions"},
+		"tcproutes.json":    {"gatewayapi_tcproute_status_parents_conditions"},
+		"udproutes.json":    {"gatewayapi_udproute_status_parents_conditions"},
+		"policies.json":     {"gatewayapi_backendtlspolicy_status_ancestors_conditions", "kuadrant.io/AuthPolicyAffected"},
+		"listenersets.json": {"gatewayapi_listenerset_info", "gatewayapi_listenerset_status_listeners_conditions", "gatewayapi_listenerset_status_listener_attached_routes"},
+		"exporter.json": {"gateway_metrics_up", "gateway_metrics_scrape_duration_seconds",
+			// the telemetry port's families
+			"gateway_metrics_build_info", "gateway_metrics_scrapes_total", "gateway_metrics_scrapes_rejected_total",
+			"gateway_metrics_list_total", "gateway_metrics_list_duration_seconds_bucket",
+			"gateway_metrics_evaluation_errors_total", "gateway_metrics_duplicate_series_dropped_total",
+			"process_resident_memory_bytes"},
 		"policy-attachment.json": {"gatewayapi_policy_ancestor_condition", "gatewayapi_policy_target_info", "gatewayapi_policy_status_condition"},
 		"kuadrant.json": {
 			"gatewayapi_kuadrant_status", `type=~"Accepted|Enforced"`,
@@ -267,6 +306,7 @@ func TestNewDashboardPanels(t *testing.T) {
 			"gatewayapi_telemetrypolicy_status", "gatewayapi_threatpolicy_status",
 			"kuadrant_dnsrecord_status", "kuadrant_dnshealthcheckprobe_healthy_status", `type="SubResourcesHealthy"`,
 			"_metadata_generation", "_observed_generation", "_last_transition_time",
+			"gatewayapi_dnspolicy_target_info", "gatewayapi_tlspolicy_target_info", "gatewayapi_gateway_listener_info", // listener coverage
 		},
 	}
 	for file, needles := range want {
@@ -278,7 +318,10 @@ func TestNewDashboardPanels(t *testing.T) {
 	}
 }
 
-var dashboardVarRE = regexp.MustCompile(`\$\{?[A-Za-z_][A-Za-z0-9_]*(:[a-z]+)?\}?`)
+var (
+	dashboardVarRE = regexp.MustCompile(`\$\{?[A-Za-z_][A-Za-z0-9_]*(:[a-z]+)?\}?`)
+	builtinVarRE   = regexp.MustCompile(`\$\{?__[A-Za-z_]+\}?`)
+)
 
 // TestDashboardExpressionsParse runs every dashboard query (template
 // variables replaced by .*) through promtool's PromQL parser.
@@ -291,7 +334,8 @@ func TestDashboardExpressionsParse(t *testing.T) {
 	var sb strings.Builder
 	sb.WriteString("groups:\n  - name: dashboard-expressions\n    rules:\n")
 	for i, e := range list.Expressions {
-		expr := dashboardVarRE.ReplaceAllString(e.Expr, ".*")
+		// Grafana's interval variables are durations, the others regexes.
+		expr := dashboardVarRE.ReplaceAllString(builtinVarRE.ReplaceAllString(e.Expr, "1m"), ".*")
 		q, _ := json.Marshal(expr)
 		fmt.Fprintf(&sb, "      - record: dashboard_expr_%d\n        expr: %s\n", i, q)
 	}
@@ -312,5 +356,35 @@ func TestDashboardExpressionsParse(t *testing.T) {
 	out, err := exec.Command(promtool, "check", "rules", f).CombinedOutput()
 	if err != nil {
 		t.Fatalf("promtool check rules: %v\n%s", err, out)
+	}
+}
+
+var grafanaRowRE = regexp.MustCompile("(?m)^\\s*\\| (\\d+|—) \\| [^|]+ \\| \\[`([a-z-]+\\.json)`\\]\\([^)]*\\), uid `([a-z]+)` \\|$")
+
+// TestREADMEGrafanaIDs: the README maps the grafana.com boards of
+// gateway-api-state-metrics to ours, and the uid it gives each is the one our
+// board has: importing ours over the old board (same uid) updates it in
+// place. (TestOldDashboardExpressions checks the uids against the old boards
+// themselves, where the reference data is.)
+func TestREADMEGrafanaIDs(t *testing.T) {
+	readme := string(readRepoFile(t, "README.md"))
+	ours := map[string]string{}
+	for _, d := range loadDashboards(t, filepath.Join(repoRoot(t), "deploy/dashboards")) {
+		ours[d.name], _ = d.raw["uid"].(string)
+	}
+	ids := map[string]bool{}
+	for _, m := range grafanaRowRE.FindAllStringSubmatch(readme, -1) {
+		id, file, uid := m[1], m[2], m[3]
+		ids[id] = true
+		if ours[file] != uid {
+			t.Errorf("README: grafana.com %s maps to %s with uid %s; that board's uid is %q", id, file, uid, ours[file])
+		}
+	}
+	// gateway-api-state-metrics' boards on grafana.com
+	// (../shared/reference/gateway-api-ecosystem.md).
+	for _, id := range []string{"19432", "19433", "19434", "19570", "19571", "19572", "19573"} {
+		if !ids[id] {
+			t.Errorf("README does not map grafana.com board %s", id)
+		}
 	}
 }

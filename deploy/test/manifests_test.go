@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/test/render"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/repo"
 	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
@@ -23,7 +24,7 @@ import (
 
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	root, err := render.RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,8 +148,39 @@ func TestRenderingsBuild(t *testing.T) {
 				if o.Kind() == "Secret" {
 					t.Errorf("renders a Secret %s", o.Name())
 				}
-				if o.Kind() != "ClusterRole" && o.Kind() != "ClusterRoleBinding" && o.Namespace() != "monitoring" {
-					t.Errorf("%s is in namespace %q, want monitoring", key, o.Namespace())
+				switch o.Kind() {
+				case "ClusterRole", "ClusterRoleBinding":
+				case "Namespace":
+					if o.Name() != "monitoring" {
+						t.Errorf("renders Namespace %s, want monitoring", o.Name())
+					}
+				default:
+					if o.Namespace() != "monitoring" {
+						t.Errorf("%s is in namespace %q, want monitoring", key, o.Namespace())
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestKustomizeCreatesItsNamespace: `kubectl apply -k` applies the objects in
+// order, so each kustomization of a workload renders the Namespace of its
+// namespaced objects before them (deploy/test/live applies the base to a
+// clean API server).
+func TestKustomizeCreatesItsNamespace(t *testing.T) {
+	for _, name := range workloadRenderings {
+		if !strings.HasPrefix(name, "kustomize-") {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			created := map[string]bool{}
+			for _, o := range rendered(t, name) {
+				if o.Kind() == "Namespace" {
+					created[o.Name()] = true
+				}
+				if ns := o.Namespace(); ns != "" && !created[ns] {
+					t.Errorf("%s %s/%s comes before (or without) its Namespace", o.Kind(), ns, o.Name())
 				}
 			}
 		})

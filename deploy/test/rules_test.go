@@ -1,10 +1,14 @@
 package deploytest
 
 import (
+	"encoding/json"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -12,6 +16,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/dashboards/gen/dashboards"
+	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/test/render"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/markdown"
 )
 
 func readRepoFile(t *testing.T, rel string) []byte {
@@ -79,6 +85,8 @@ var requiredAlerts = []string{
 	"GatewayListenerConflicted", "ControllerNotReconciling", "KuadrantPolicyNotEnforced",
 	"DNSRecordUnhealthy", "DNSHealthCheckProbeUnhealthy",
 	"HTTPRouteWithoutRateLimitPolicy", "GRPCRouteWithoutAuthPolicy", "GRPCRouteWithoutRateLimitPolicy",
+	// issue 22: quiet, correct alerts
+	"GatewayNotProgrammed", "GatewayWithoutDnsPolicy", "GatewayWithoutTlsPolicy", "GatewayMetricsExporterAbsent",
 }
 
 func alertsByName(t *testing.T) map[string]map[string]any {
@@ -237,6 +245,17 @@ func TestCoverageAlertsMatchDashboards(t *testing.T) {
 			}
 		}
 	}
+	for name, policy := range map[string]string{"GatewayWithoutDnsPolicy": "DNSPolicy", "GatewayWithoutTlsPolicy": "TLSPolicy"} {
+		r, ok := alerts[name]
+		if !ok {
+			t.Errorf("alert %s missing", name)
+			continue
+		}
+		got, _ := r["expr"].(string)
+		if want := dashboards.GatewayWithoutPolicy(policy, ""); normExpr(got) != normExpr(want) {
+			t.Errorf("alert %s: expr differs from dashboards.GatewayWithoutPolicy(%q, \"\"); copy it from there:\n%s", name, policy, want)
+		}
+	}
 }
 
 // TestProbeFailuresAlertMatchesDashboards checks that
@@ -250,5 +269,279 @@ func TestProbeFailuresAlertMatchesDashboards(t *testing.T) {
 	got, _ := r["expr"].(string)
 	if want := dashboards.ProbesFailingBeyondThreshold(); normExpr(got) != normExpr(want) {
 		t.Errorf("alert DNSHealthCheckProbeFailuresAboveThreshold: expr differs from dashboards.ProbesFailingBeyondThreshold(); copy it from there:\n%s", want)
+	}
+}
+
+// alertGroups are the group names of alerts.yaml, in order, and their
+// switches (the names without ".rules").
+func alertGroups(t *testing.T) (names, switches []string) {
+	t.Helper()
+	for _, g := range parseRuleFile(t, readRepoFile(t, "deploy/rules/alerts.yaml")).Groups {
+		sw, ok := strings.CutSuffix(g.Name, ".rules")
+		if !ok {
+			t.Errorf("alert group %s: the name does not end in .rules", g.Name)
+		}
+		names = append(names, g.Name)
+		switches = append(switches, sw)
+	}
+	return names, switches
+}
+
+// chartGroupDefaults is prometheusRule.groups of the chart's values.yaml.
+func chartGroupDefaults(t *testing.T) map[string]bool {
+	t.Helper()
+	var v struct {
+		PrometheusRule struct {
+			Groups map[string]bool `json:"groups"`
+		} `json:"prometheusRule"`
+	}
+	if err := yaml.Unmarshal(readRepoFile(t, render.ChartPath+"/values.yaml"), &v); err != nil {
+		t.Fatal(err)
+	}
+	return v.PrometheusRule.Groups
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestAlertGroupSwitches: every group of alerts.yaml has its switch in the
+// chart's values.yaml and values.schema.json, and none more; the legacy
+// group of gateway-api-state-metrics (the critical InsecureHTTPListener) is
+// off by default and holds exactly the old alerts.
+func TestAlertGroupSwitches(t *testing.T) {
+	_, switches := alertGroups(t)
+	want := slices.Clone(switches)
+	sort.Strings(want)
+	defaults := chartGroupDefaults(t)
+	if got := sortedKeys(defaults); !slices.Equal(got, want) {
+		t.Errorf("values.yaml prometheusRule.groups: %v, want one switch per group of alerts.yaml: %v", got, want)
+	}
+	var schema map[string]any
+	if err := json.Unmarshal(readRepoFile(t, render.ChartPath+"/values.schema.json"), &schema); err != nil {
+		t.Fatal(err)
+	}
+	props, _ := Get(schema, "properties", "prometheusRule", "properties", "groups", "properties").(map[string]any)
+	if got := sortedKeys(props); !slices.Equal(got, want) {
+		t.Errorf("values.schema.json prometheusRule.groups: %v, want %v", got, want)
+	}
+	if defaults["gateway-api-state-metrics"] {
+		t.Errorf("the legacy group gateway-api-state-metrics is on by default")
+	}
+	rf := parseRuleFile(t, readRepoFile(t, "deploy/rules/alerts.yaml"))
+	for _, g := range rf.Groups {
+		if g.Name != "gateway-api-state-metrics.rules" {
+			continue
+		}
+		var names []string
+		for _, r := range g.Rules {
+			names = append(names, r["alert"].(string))
+		}
+		sort.Strings(names)
+		if old := sortedKeys(legacyAlerts); !slices.Equal(names, old) {
+			t.Errorf("group %s holds %v, want exactly the old project's alerts %v", g.Name, names, old)
+		}
+	}
+}
+
+// chartRuleGroups renders the chart with a PrometheusRule and values, and
+// returns its groups (nil without a PrometheusRule).
+func chartRuleGroups(t *testing.T, release string, values map[string]any) []any {
+	t.Helper()
+	v := map[string]any{"prometheusRule": map[string]any{"enabled": true}}
+	for k, x := range values {
+		v[k] = x
+	}
+	data, err := render.Helm(filepath.Join(repoRoot(t), render.ChartPath), release, render.HelmNamespace, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := render.Objects(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prs := byKind(objs, "PrometheusRule")
+	switch len(prs) {
+	case 0:
+		return nil
+	case 1:
+		return render.List(prs[0], "spec", "groups")
+	}
+	t.Fatalf("%d PrometheusRules rendered", len(prs))
+	return nil
+}
+
+func groupNames(groups []any) []string {
+	var out []string
+	for _, g := range groups {
+		out = append(out, render.Str(g, "name"))
+	}
+	return out
+}
+
+// TestChartAlertGroups: the chart's PrometheusRule holds the groups switched
+// on, each as alerts.yaml has it; with every group off it renders none.
+func TestChartAlertGroups(t *testing.T) {
+	names, switches := alertGroups(t)
+	defaults := chartGroupDefaults(t)
+	var wantDefault []string
+	for i, sw := range switches {
+		if defaults[sw] {
+			wantDefault = append(wantDefault, names[i])
+		}
+	}
+	if got := groupNames(chartRuleGroups(t, "gateway-api-metrics-exporter", nil)); !slices.Equal(got, wantDefault) {
+		t.Errorf("default values: groups %v, want %v", got, wantDefault)
+	}
+	rf := parseRuleFile(t, readRepoFile(t, "deploy/rules/alerts.yaml"))
+	allOff := map[string]any{}
+	for _, sw := range switches {
+		allOff[sw] = false
+	}
+	for i, sw := range switches {
+		only := maps.Clone(allOff)
+		only[sw] = true
+		got := chartRuleGroups(t, "gateway-api-metrics-exporter", map[string]any{"prometheusRule": map[string]any{"enabled": true, "groups": only}})
+		if len(got) != 1 || !reflect.DeepEqual(normalize(t, got[0]), normalize(t, rf.Groups[i])) {
+			t.Errorf("only %s on: groups %v, want exactly %s as alerts.yaml has it", sw, groupNames(got), names[i])
+		}
+	}
+	if got := chartRuleGroups(t, "gateway-api-metrics-exporter", map[string]any{"prometheusRule": map[string]any{"enabled": true, "groups": allOff}}); got != nil {
+		t.Errorf("every group off: a PrometheusRule with %v", groupNames(got))
+	}
+}
+
+// TestChartExporterAbsentJob: GatewayMetricsExporterAbsent looks for the job
+// the chart's ServiceMonitor gives its targets (Prometheus Operator: the
+// value of the Service's jobLabel label, else the Service's name, which is
+// the chart's fullname), or prometheusRule.exporterJob.
+func TestChartExporterAbsentJob(t *testing.T) {
+	for _, c := range []struct {
+		name, release string
+		values        map[string]any
+		job           string
+	}{
+		{"service name", "obs", nil, "obs-gateway-api-metrics-exporter"},
+		{"release named like the chart", "gateway-api-metrics-exporter", nil, "gateway-api-metrics-exporter"},
+		{"jobLabel", "obs", map[string]any{"prometheus": map[string]any{"monitor": map[string]any{"jobLabel": "app.kubernetes.io/name"}}}, "gateway-api-metrics-exporter"},
+		{"exporterJob", "obs", map[string]any{"prometheusRule": map[string]any{"enabled": true, "exporterJob": "kube-state-metrics"}}, "kube-state-metrics"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var expr string
+			for _, g := range chartRuleGroups(t, c.release, c.values) {
+				for _, r := range render.List(g, "rules") {
+					if render.Str(r, "alert") == "GatewayMetricsExporterAbsent" {
+						expr = render.Str(r, "expr")
+					}
+				}
+			}
+			if want := fmt.Sprintf(`absent(up{job=%q} == 1)`, c.job); strings.TrimSpace(expr) != want {
+				t.Errorf("GatewayMetricsExporterAbsent expr %q, want %q", expr, want)
+			}
+		})
+	}
+}
+
+// TestAlertComponents: each group's kustomize Component holds exactly that
+// group as alerts.yaml has it, and deploy/rules (the default Component)
+// exactly the groups the chart switches on by default.
+func TestAlertComponents(t *testing.T) {
+	names, switches := alertGroups(t)
+	rf := parseRuleFile(t, readRepoFile(t, "deploy/rules/alerts.yaml"))
+	root := repoRoot(t)
+	for i, sw := range switches {
+		dir := filepath.Join(root, "deploy/kustomize/components/alerts", sw)
+		// A Component is built through a kustomization that uses it.
+		tmp := t.TempDir()
+		rel, err := filepath.Rel(tmp, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\ncomponents:\n  - " + rel + "\n"
+		if err := os.WriteFile(filepath.Join(tmp, "kustomization.yaml"), []byte(k), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		data, err := render.Kustomize(tmp)
+		if err != nil {
+			t.Fatalf("component %s: %v", sw, err)
+		}
+		objs, err := render.Objects(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(objs) != 1 || objs[0].Kind() != "PrometheusRule" {
+			t.Errorf("component %s renders %d objects, want one PrometheusRule", sw, len(objs))
+			continue
+		}
+		got := render.List(objs[0], "spec", "groups")
+		if len(got) != 1 || !reflect.DeepEqual(normalize(t, got[0]), normalize(t, rf.Groups[i])) {
+			t.Errorf("component %s: groups %v, want exactly %s as alerts.yaml has it", sw, groupNames(got), names[i])
+		}
+	}
+
+	defaults := chartGroupDefaults(t)
+	var want []string
+	for i, sw := range switches {
+		if defaults[sw] {
+			want = append(want, names[i])
+		}
+	}
+	var got []string
+	for _, pr := range byKind(rendered(t, "rules"), "PrometheusRule") {
+		if pr.Namespace() != "monitoring" {
+			t.Errorf("PrometheusRule %s in namespace %q, want monitoring", pr.Name(), pr.Namespace())
+		}
+		got = append(got, groupNames(render.List(pr, "spec", "groups"))...)
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("kubectl apply -k deploy/rules: groups %v, want the chart's defaults %v", got, want)
+	}
+}
+
+// runbookBase is where every alert's runbook_url points, followed by the
+// anchor of its section.
+const runbookBase = "https://github.com/kuadrant/gateway-api-metrics-exporter/blob/main/docs/runbooks.md#"
+
+var headingRE = regexp.MustCompile(`(?m)^## (.+)$`)
+
+// TestRunbooks: every alert has a runbook_url to a section of
+// docs/runbooks.md, and that section says what the alert means, how to check
+// and how to fix it.
+func TestRunbooks(t *testing.T) {
+	doc := string(readRepoFile(t, "docs/runbooks.md"))
+	sections := map[string]string{}
+	locs := headingRE.FindAllStringSubmatchIndex(doc, -1)
+	for i, m := range locs {
+		end := len(doc)
+		if i+1 < len(locs) {
+			end = locs[i+1][0]
+		}
+		sections[markdown.Anchor(doc[m[2]:m[3]])] = doc[m[1]:end]
+	}
+	alerts := alertsByName(t)
+	for _, name := range sortedKeys(alerts) {
+		url, _ := Get(alerts[name], "annotations", "runbook_url").(string)
+		anchor, ok := strings.CutPrefix(url, runbookBase)
+		if !ok {
+			t.Errorf("alert %s: runbook_url %q, want %s<anchor>", name, url, runbookBase)
+			continue
+		}
+		body, ok := sections[anchor]
+		if !ok {
+			t.Errorf("alert %s: runbook_url anchor #%s is no section of docs/runbooks.md", name, anchor)
+			continue
+		}
+		for _, part := range []string{"**Meaning.**", "**Check.**", "**Fix.**"} {
+			if !strings.Contains(body, part) {
+				t.Errorf("docs/runbooks.md#%s (%s) lacks %s", anchor, name, part)
+			}
+		}
 	}
 }

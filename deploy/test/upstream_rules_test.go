@@ -10,31 +10,30 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/refdata"
 )
 
 // TestKuadrantExampleCoverageRules runs Kuadrant's current example
 // "policies missing" rules (kuadrant-operator
 // examples/alerts/prometheusrules_policies_missing.yaml, read from ../shared)
 // with promtool on the input of our first AuthPolicy coverage test
-// (deploy/rules/tests/kuadrant-policies.yaml), and pins what they answer: the
+// (deploy/rules/tests/kuadrant-coverage.yaml), and pins what they answer: the
 // wrong answers our HTTPRouteWithoutAuthPolicy fixes. Ours fire, on the same
 // input, for apps/other-listener, apps/edge-route and staging/shop only.
 func TestKuadrantExampleCoverageRules(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
+		if refdata.InCI() {
 			t.Fatal("CI=true: promtool not in PATH (deploy/rules/test.sh installs it)")
 		}
 		t.Skip("skipping: promtool not in PATH (deploy/rules/test.sh installs it)")
 	}
-	root := repoRoot(t)
-	upstream := filepath.Join(root, "..", "shared", "anchors", "kuadrant-current", "alerts", "prometheusrules_policies_missing.yaml")
+	const upstreamRel = "anchors/kuadrant-current/alerts/prometheusrules_policies_missing.yaml"
+	upstream := filepath.Join(refdata.Require(t, upstreamRel), upstreamRel)
 	data, err := os.ReadFile(upstream)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true: %v", err)
-		}
-		t.Skipf("skipping: reference data missing: %v", err)
+		t.Fatal(err)
 	}
 	var pr struct {
 		Spec struct {
@@ -68,11 +67,11 @@ func TestKuadrantExampleCoverageRules(t *testing.T) {
 			InputSeries []any  `json:"input_series"`
 		} `json:"tests"`
 	}
-	if err := yaml.Unmarshal(readRepoFile(t, "deploy/rules/tests/kuadrant-policies.yaml"), &ours); err != nil {
+	if err := yaml.Unmarshal(readRepoFile(t, "deploy/rules/tests/kuadrant-coverage.yaml"), &ours); err != nil {
 		t.Fatal(err)
 	}
 	if len(ours.Tests) == 0 || !strings.HasPrefix(ours.Tests[0].Name, "AuthPolicy coverage") {
-		t.Fatalf("deploy/rules/tests/kuadrant-policies.yaml: first test is not the AuthPolicy coverage case")
+		t.Fatalf("deploy/rules/tests/kuadrant-coverage.yaml: first test is not the AuthPolicy coverage case")
 	}
 
 	// Kuadrant's rule joins on the route name alone and only looks at

@@ -2,8 +2,6 @@ package nowatchlist
 
 import (
 	"errors"
-	"io"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -93,15 +91,7 @@ func start(t *testing.T, args ...string) *harness.Exporter {
 // durations.
 func kindLines(t *testing.T, x *harness.Exporter) []string {
 	t.Helper()
-	resp, err := http.Get(x.MetricsURL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("scrape: status %d, %v", resp.StatusCode, err)
-	}
+	b := x.Get(t, "/metrics")
 	var out []string
 	for _, l := range strings.Split(string(b), "\n") {
 		if l != "" && !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, "gateway_metrics_scrape_duration_seconds") {

@@ -31,20 +31,28 @@ func generate() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	objs, err := objects.Parse(testenv.Samples())
+	objs, err := objects.Parse(testenv.AllSamples())
 	if err != nil {
 		return nil, err
 	}
-	// The API server stamps these (generation 1 on create); fix them so the
-	// examples are stable.
+	served, err := demoServed()
+	if err != nil {
+		return nil, err
+	}
 	for _, o := range objs {
+		// The version the exporter reads the kind at on `make run-local`'s
+		// control plane, which customresource_version carries.
+		if k := specKind(plan, o); k != nil {
+			if err := readAs(served, o, k.GVK.Version); err != nil {
+				return nil, err
+			}
+		}
+		// The API server stamps these (generation 1 on create); fix them so
+		// the examples are stable.
 		if md, ok := o["metadata"].(map[string]any); ok {
 			md["creationTimestamp"] = "2026-11-24T06:00:00Z"
 			if _, ok := md["generation"]; !ok {
 				md["generation"] = int64(1)
-			}
-			if _, ok := md["namespace"]; !ok && o["kind"] != "GatewayClass" {
-				md["namespace"] = testenv.SamplesNamespace
 			}
 		}
 	}
@@ -66,40 +74,11 @@ func generate() ([]byte, error) {
 	}
 	var b strings.Builder
 	b.WriteString(strings.Replace(intro, "GRAPH_COST", cost, 1))
-	for _, k := range plan.Kinds {
-		fmt.Fprintf(&b, "\n## %s\n\n", k.GVK.Kind)
-		fmt.Fprintf(&b, "Declared in [`metrics-spec/%s`](metrics-spec/%s) as `%s/%s`; read at that version when the cluster serves it, otherwise at the kind's preferred served version.\n\n",
-			fileOf(k), fileOf(k), k.GVK.Group, k.GVK.Version)
-		b.WriteString("| family | type | labels | help |\n|---|---|---|---|\n")
-		done := map[string]bool{}
-		for _, f := range k.Families {
-			if done[f.Name] {
-				continue // a second declaration of the same family (another object shape)
-			}
-			done[f.Name] = true
-			typ := string(f.Type)
-			if f.Each.Nested != nil {
-				typ += " (nested)"
-			}
-			if f.Graph != spec.NoRelation {
-				typ += " ([graph](#the-attachment-graph-what-lies-between-objects))"
-			}
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", f.Name, typ, labelList(k, f), escapeCell(f.Help))
+	for _, c := range readerOrder(plan) {
+		fmt.Fprintf(&b, "\n## %s\n", c.title)
+		for _, k := range c.kinds {
+			writeKind(&b, k, examples)
 		}
-		b.WriteString("\nExamples, rendered from the demo objects in `internal/testenv/samples` at the version they are written in:\n\n```\n")
-		done = map[string]bool{}
-		for _, f := range k.Families {
-			if done[f.Name] {
-				continue
-			}
-			done[f.Name] = true
-			if ex, ok := examples[f.Name]; ok {
-				b.WriteString(ex + "\n")
-			} else {
-				fmt.Fprintf(&b, "# %s: no sample for the demo objects\n", f.Name)
-			}
-		}
-		b.WriteString("```\n")
 	}
 	section, err := policiesSection()
 	if err != nil {
@@ -107,7 +86,65 @@ func generate() ([]byte, error) {
 	}
 	b.WriteString(section)
 	b.WriteString(outro)
-	return []byte(b.String()), nil
+	return []byte(withContents(b.String())), nil
+}
+
+// specKind is the spec kind an object is read as: its group and kind.
+func specKind(plan *spec.Plan, o map[string]any) *spec.Kind {
+	apiVersion, _ := o["apiVersion"].(string)
+	kind, _ := o["kind"].(string)
+	group, _, _ := strings.Cut(apiVersion, "/")
+	for _, k := range plan.Kinds {
+		if k.GVK.Group == group && k.GVK.Kind == kind {
+			return k
+		}
+	}
+	return nil
+}
+
+func writeKind(b *strings.Builder, k *spec.Kind, examples map[string]string) {
+	fmt.Fprintf(b, "\n### %s\n\n", k.GVK.Kind)
+	fmt.Fprintf(b, "Declared in [`metrics-spec/%s`](metrics-spec/%s) as `%s/%s`; read at that version when the cluster serves it, otherwise at the kind's preferred served version.\n\n",
+		fileOf(k), fileOf(k), k.GVK.Group, k.GVK.Version)
+	b.WriteString("| family | type | labels | help |\n|---|---|---|---|\n")
+	done := map[string]bool{}
+	for _, f := range k.Families {
+		if done[f.Name] {
+			continue // a second declaration of the same family (another object shape)
+		}
+		done[f.Name] = true
+		typ := string(f.Type)
+		if f.Each.Nested != nil {
+			typ += " (nested)"
+		}
+		if f.Graph != spec.NoRelation {
+			typ += " ([graph](#the-attachment-graph-what-lies-between-objects))"
+		}
+		fmt.Fprintf(b, "| `%s` | %s | %s | %s |\n", f.Name, typ, labelList(k, f), escapeCell(f.Help))
+	}
+	b.WriteString("\nExamples, as the exporter serves the demo objects of `internal/testenv/samples` on `make run-local`'s API server (the version read is the one `customresource_version` shows):\n\n```\n")
+	done = map[string]bool{}
+	for _, f := range k.Families {
+		if done[f.Name] {
+			continue
+		}
+		done[f.Name] = true
+		switch ex, ok := examples[f.Name]; {
+		case ok:
+			b.WriteString(ex + "\n")
+		case isDeletionFamily(f):
+			fmt.Fprintf(b, "# %s: only while the object is being deleted (metadata.deletionTimestamp, set when a finalizer holds a deleted object), so no demo object has it\n", f.Name)
+		default:
+			fmt.Fprintf(b, "# %s: no sample for the demo objects\n", f.Name)
+		}
+	}
+	b.WriteString("```\n")
+}
+
+// isDeletionFamily is a family of metadata.deletionTimestamp.
+func isDeletionFamily(f *spec.Family) bool {
+	p := f.Each.Path
+	return len(p) == 2 && p[0].Raw == "metadata" && p[1].Raw == "deletionTimestamp"
 }
 
 func fileOf(k *spec.Kind) string { return k.File }

@@ -1,6 +1,9 @@
 // Command run-local (make run-local) runs the exporter against a throwaway local
-// control plane: etcd + kube-apiserver from hack/kube-bins.sh, Gateway API
-// standard CRDs, our Kuadrant CRDs and the sample objects of internal/testenv.
+// control plane: etcd + kube-apiserver from hack/kube-bins.sh (KUBE_BIN, else
+// KUBEBUILDER_ASSETS as setup-envtest leaves it, else built once), the Gateway
+// API CRDs (experimental channel unless --gateway-api-channel=standard), our
+// Kuadrant CRDs and the sample objects of internal/testenv: one object of
+// every kind the exporter reads.
 //
 //	go run ./hack/run-local [--exporter=bin/gateway-api-metrics-exporter] [-- exporter args...]
 //
@@ -28,13 +31,31 @@ import (
 
 func main() { os.Exit(run()) }
 
+// defaultChannel is the Gateway API channel run-local installs unless told
+// otherwise: the experimental one serves every kind the exporter reads.
+const defaultChannel = "experimental"
+
+// options are run-local's flags (documented in the README).
+type options struct {
+	exporter, dir, channel *string
+	port, telemetryPort    *int
+	samples                *bool
+}
+
+func newOptions(fs *flag.FlagSet) options {
+	return options{
+		exporter:      fs.String("exporter", "bin/gateway-api-metrics-exporter", `exporter binary to run ("" = control plane only)`),
+		dir:           fs.String("dir", filepath.Join(testenv.CacheDir(), "run-local"), "control plane directory (wiped at start)"),
+		port:          fs.Int("port", 8080, "exporter --port"),
+		telemetryPort: fs.Int("telemetry-port", 8081, "exporter --telemetry-port"),
+		channel:       fs.String("gateway-api-channel", defaultChannel, "Gateway API CRD channel: standard or experimental"),
+		samples:       fs.Bool("samples", true, "apply the sample objects (internal/testenv/samples; the experimental kinds' with that channel) to namespace "+testenv.SamplesNamespace),
+	}
+}
+
 func run() int {
-	exporter := flag.String("exporter", "bin/gateway-api-metrics-exporter", `exporter binary to run ("" = control plane only)`)
-	dir := flag.String("dir", filepath.Join(testenv.CacheDir(), "run-local"), "control plane directory (wiped at start)")
-	port := flag.Int("port", 8080, "exporter --port")
-	telemetryPort := flag.Int("telemetry-port", 8081, "exporter --telemetry-port")
-	channel := flag.String("gateway-api-channel", "standard", "Gateway API CRD channel: standard or experimental")
-	samples := flag.Bool("samples", true, "apply the sample objects (internal/testenv/samples) to namespace "+testenv.SamplesNamespace)
+	o := newOptions(flag.CommandLine)
+	exporter, dir, port, telemetryPort, channel, samples := o.exporter, o.dir, o.port, o.telemetryPort, o.channel, o.samples
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./hack/run-local [flags] [-- exporter args...]\n")
 		flag.PrintDefaults()
@@ -75,18 +96,12 @@ func run() int {
 		}
 		fmt.Fprintf(os.Stderr, "run-local: logs kept in %s\n", env.Dir)
 	}()
-	if err := env.InstallGatewayAPICRDs(ctx, *channel); err != nil {
-		return fail("install Gateway API %s CRDs: %v", *channel, err)
-	}
-	if err := env.InstallKuadrantCRDs(ctx); err != nil {
-		return fail("install Kuadrant CRDs: %v", err)
+	n, err := setUp(ctx, env, *channel, *samples)
+	if err != nil {
+		return fail("%v", err)
 	}
 	if *samples {
-		objs, err := env.Apply(ctx, testenv.SamplesNamespace, testenv.Samples())
-		if err != nil {
-			return fail("apply samples: %v", err)
-		}
-		fmt.Fprintf(os.Stderr, "run-local: applied %d sample objects to namespace %s\n", len(objs), testenv.SamplesNamespace)
+		fmt.Fprintf(os.Stderr, "run-local: applied %d sample objects to namespace %s\n", n, testenv.SamplesNamespace)
 	}
 	fmt.Fprintf(os.Stderr, "run-local: control plane ready in %.1fs (Gateway API %s %s CRDs, Kuadrant CRDs)\n",
 		time.Since(t0).Seconds(), testenv.GatewayAPIVersion, *channel)
@@ -144,6 +159,40 @@ func run() int {
 		}
 		return 0
 	}
+}
+
+// setUp installs the CRDs of the Gateway API channel and Kuadrant's and,
+// with samples, applies the demo objects; it returns how many.
+func setUp(ctx context.Context, env *testenv.Env, channel string, samples bool) (int, error) {
+	if err := env.InstallGatewayAPICRDs(ctx, channel); err != nil {
+		return 0, fmt.Errorf("install Gateway API %s CRDs: %w", channel, err)
+	}
+	if err := env.InstallKuadrantCRDs(ctx); err != nil {
+		return 0, fmt.Errorf("install Kuadrant CRDs: %w", err)
+	}
+	if err := env.InstallNewerKuadrantCRDs(ctx); err != nil {
+		return 0, fmt.Errorf("install Kuadrant CRDs: %w", err)
+	}
+	if !samples {
+		return 0, nil
+	}
+	objs, err := env.Apply(ctx, testenv.SamplesNamespace, testenv.Samples())
+	if err != nil {
+		return 0, fmt.Errorf("apply samples: %w", err)
+	}
+	n := len(objs)
+	more := [][]byte{testenv.KuadrantNewerSamples()}
+	if channel == "experimental" {
+		more = append(more, testenv.ExperimentalSamples())
+	}
+	for _, y := range more {
+		objs, err := env.Apply(ctx, testenv.SamplesNamespace, y)
+		if err != nil {
+			return n, fmt.Errorf("apply samples: %w", err)
+		}
+		n += len(objs)
+	}
+	return n, nil
 }
 
 // wipe removes dir if it looks like ours (empty, or a previous run's layout).

@@ -7,7 +7,9 @@ package harness
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -66,6 +68,27 @@ func Start(t testing.TB, name string, args ...string) *Exporter {
 		t.Fatalf("%s: exporter did not serve within 30s", name)
 	}
 	return x
+}
+
+// Get GETs path (e.g. "/metrics") on the metrics port, or on the telemetry
+// port for a path under "telemetry:" ("telemetry:/metrics"), and returns the
+// body of a 200 answer; anything else fails the test.
+func (x *Exporter) Get(t testing.TB, path string) []byte {
+	t.Helper()
+	url := x.MetricsURL + path
+	if p, ok := strings.CutPrefix(path, "telemetry:"); ok {
+		url = x.TelemetryURL + p
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: status %d, %v", url, resp.StatusCode, err)
+	}
+	return body
 }
 
 // LogLines returns the exporter's log lines so far that contain substr.

@@ -9,17 +9,14 @@
 package refdata
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// mainModule is the module whose directory is the repository root.
-const mainModule = "github.com/kuadrant/gateway-api-metrics-exporter"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/repo"
+)
 
 // InCI reports whether CI is true or 1: there, tests that cannot run for a
 // missing dependency fail instead of skipping.
@@ -34,7 +31,7 @@ func Dir() (string, error) {
 	if dir := os.Getenv("SHARED_DIR"); dir != "" {
 		return dir, nil
 	}
-	root, err := repoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		return "", err
 	}
@@ -92,39 +89,4 @@ func find(rel []string) (string, error) {
 		}
 	}
 	return dir, nil
-}
-
-// repoRoot is the nearest directory above the working directory whose go.mod
-// declares the main module (tests run in their package's directory, in any of
-// the repository's modules).
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if modulePath(filepath.Join(dir, "go.mod")) == mainModule {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("repository root (the go.mod of " + mainModule + ") not found above the working directory")
-		}
-		dir = parent
-	}
-}
-
-func modulePath(gomod string) string {
-	f, err := os.Open(gomod)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(s.Text()), "module "); ok {
-			return strings.Trim(strings.TrimSpace(rest), `"`)
-		}
-	}
-	return ""
 }

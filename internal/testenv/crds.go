@@ -26,6 +26,8 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	gwconsts "sigs.k8s.io/gateway-api/pkg/consts"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/refdata"
 )
 
 // GatewayAPIVersion is the Gateway API release in go.mod (sigs.k8s.io/gateway-api),
@@ -51,21 +53,6 @@ func KuadrantCRDs() fs.FS {
 	return sub
 }
 
-// KuadrantCRDDir returns the directory of the Kuadrant CRD files in the source
-// tree (found from this file's location at build time), e.g. for kubectl. It is
-// "" if the source is not there; use KuadrantCRDs/InstallKuadrantCRDs otherwise.
-func KuadrantCRDDir() string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		return ""
-	}
-	dir := filepath.Join(filepath.Dir(file), "crds", "kuadrant")
-	if _, err := os.Stat(dir); err != nil {
-		return ""
-	}
-	return dir
-}
-
 // InstallKuadrantCRDs installs KuadrantCRDs and waits until they are Established.
 func (e *Env) InstallKuadrantCRDs(ctx context.Context) error {
 	docs, err := readFSDocs(KuadrantCRDs(), ".")
@@ -75,20 +62,61 @@ func (e *Env) InstallKuadrantCRDs(ctx context.Context) error {
 	return e.installCRDDocs(ctx, docs)
 }
 
-// KuadrantCurrentCRDDir returns the directory of Kuadrant's CRDs as they ship
-// today: shared/anchors/kuadrant-current/crds in the project's shared folder
-// beside the repository (SHARED_DIR names the folder instead). They are
-// reference data kept out of the repository, so ok is false where the folder
-// is absent; callers fail in CI (InCI) and skip otherwise.
-func KuadrantCurrentCRDDir() (dir string, ok bool) {
-	shared := os.Getenv("SHARED_DIR")
-	if shared == "" {
-		_, file, _, found := runtime.Caller(0)
-		if !found {
-			return "", false
+//go:embed crds/kuadrant-newer/*.yaml
+var newerKuadrantCRDs embed.FS
+
+// DemoCRDs returns the CRD documents `make run-local` installs with its
+// default Gateway API channel (experimental): the Gateway API CRDs of
+// channel, KuadrantCRDs and the newer Kuadrant ones.
+func DemoCRDs(channel string) ([][]byte, error) {
+	dir, err := GatewayAPICRDDir(channel)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := readFSDocs(os.DirFS(dir), ".")
+	if err != nil {
+		return nil, err
+	}
+	for _, fsys := range []fs.FS{KuadrantCRDs(), newerKuadrantCRDsFS()} {
+		d, err := readFSDocs(fsys, ".")
+		if err != nil {
+			return nil, err
 		}
-		// internal/testenv/crds.go -> <repository>/../shared
-		shared = filepath.Join(filepath.Dir(file), "..", "..", "..", "shared")
+		docs = append(docs, d...)
+	}
+	return docs, nil
+}
+
+func newerKuadrantCRDsFS() fs.FS {
+	sub, err := fs.Sub(newerKuadrantCRDs, "crds/kuadrant-newer")
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// InstallNewerKuadrantCRDs installs our minimal CRDs of the Kuadrant kinds
+// InstallKuadrantCRDs leaves out (the Kuadrant instance and
+// TokenRateLimitPolicy in kuadrant.io, the extensions.kuadrant.io policies),
+// which NewerSamples needs, and waits until they are Established. (The e2e
+// packages run without them, to see kinds whose CRD is not installed.)
+func (e *Env) InstallNewerKuadrantCRDs(ctx context.Context) error {
+	docs, err := readFSDocs(newerKuadrantCRDsFS(), ".")
+	if err != nil {
+		return err
+	}
+	return e.installCRDDocs(ctx, docs)
+}
+
+// KuadrantCurrentCRDDir returns the directory of Kuadrant's CRDs as they ship
+// today: anchors/kuadrant-current/crds in the project's reference data
+// (refdata.Dir: ../shared beside the repository, or SHARED_DIR). They are
+// kept out of the repository, so ok is false where the folder is absent;
+// callers fail in CI (InCI) and skip otherwise.
+func KuadrantCurrentCRDDir() (dir string, ok bool) {
+	shared, err := refdata.Dir()
+	if err != nil {
+		return "", false
 	}
 	dir = filepath.Join(shared, "anchors", "kuadrant-current", "crds")
 	if _, err := os.Stat(dir); err != nil {

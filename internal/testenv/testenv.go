@@ -56,11 +56,17 @@ const KubeVersion = "v1.37.2"
 // ErrBinariesMissing is returned (wrapped) by Start when etcd or kube-apiserver is not in BinDir().
 var ErrBinariesMissing = errors.New("etcd/kube-apiserver binaries missing")
 
-// BinDir returns the directory with etcd and kube-apiserver: $KUBE_BIN if set, else
+// BinDir returns the directory with etcd and kube-apiserver: $KUBE_BIN if set,
+// else $KUBEBUILDER_ASSETS if set (setup-envtest's layout, which
+// controller-runtime users already have: a directory holding etcd,
+// kube-apiserver and kubectl), else
 // ${XDG_CACHE_HOME:-$HOME/.cache}/gateway-api-metrics-exporter/kube-v1.37.2 (where
-// hack/kube-bins.sh puts them).
+// hack/kube-bins.sh builds them). hack/kube-bins.sh picks the same directory.
 func BinDir() string {
 	if d := os.Getenv("KUBE_BIN"); d != "" {
+		return d
+	}
+	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
 		return d
 	}
 	return filepath.Join(CacheDir(), "kube-"+KubeVersion)
@@ -91,7 +97,8 @@ func CheckBinaries() error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%w: %s not found in %s (build them with `make kube-bins` or hack/kube-bins.sh, or set KUBE_BIN)",
+		return fmt.Errorf("%w: %s not found in %s (build them with `make kube-bins` or hack/kube-bins.sh, "+
+			"or point KUBEBUILDER_ASSETS or KUBE_BIN at a directory holding them)",
 			ErrBinariesMissing, strings.Join(missing, " and "), dir)
 	}
 	return nil

@@ -1,12 +1,31 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/compat"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
+
+// ErrAbsent is the evaluation error of a gauge whose path leads to nothing:
+// an optional field the object does not have (metadata.deletionTimestamp on
+// an object not being deleted, a status its controller has not written). It
+// is counted like every evaluation error (kube-state-metrics reports it too,
+// with this text), but it says nothing is wrong; an error that is not it is a
+// value of the wrong shape.
+var ErrAbsent = errors.New("got nil while resolving path")
+
+// LogLevel is the level to log an evaluation error at: debug for an absent
+// optional field (ErrAbsent), warning for a value of the wrong shape.
+func LogLevel(err error) slog.Level {
+	if errors.Is(err, ErrAbsent) {
+		return slog.LevelDebug
+	}
+	return slog.LevelWarn
+}
 
 type sample struct {
 	labels labelSet
@@ -160,7 +179,7 @@ func gaugeValue(each *spec.Each, s *sample, el any) (bool, error) {
 			return true, nil
 		}
 		if el == nil {
-			return false, fmt.Errorf("got nil while resolving path")
+			return false, ErrAbsent
 		}
 		if len(each.ValueFrom) > 0 && !container(el) {
 			// Not a missing field: a scalar where the spec looks into an

@@ -530,17 +530,20 @@ func (c *Core) logOnce(level slog.Level, key, msg string, args ...any) {
 }
 
 // evalError logs each distinct evaluation error once (KSM logs one line per
-// object per update) and counts every occurrence.
+// object per update) and counts every occurrence. An optional field that is
+// absent (engine.ErrAbsent) is logged at debug level: a healthy cluster
+// logs no warning; a value of the wrong shape is a warning.
 func (c *Core) evalError(f *spec.Family, err error) {
 	if c.obs != nil {
 		c.obs.EvalError(f.Name)
 	}
 	first, full := c.evals.First(f.Name + "\x00" + err.Error())
 	if full {
-		c.log.Warn("too many distinct evaluation errors to log each once; further ones are only counted (gateway_metrics_eval_errors_total)")
+		c.log.Warn("too many distinct evaluation errors to log each once; further ones are only counted (gateway_metrics_evaluation_errors_total)")
 	}
 	if first {
-		c.log.Warn("cannot evaluate family for an object (logged once)", "family", f.Name, "err", err, "spec", fmt.Sprintf("%s:%d", f.File, f.Line))
+		c.log.Log(context.Background(), engine.LogLevel(err), "cannot evaluate family for an object (logged once)",
+			"family", f.Name, "err", err, "spec", fmt.Sprintf("%s:%d", f.File, f.Line))
 	}
 }
 

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
@@ -222,5 +224,65 @@ func TestListErrorsLoggedOncePerKindAndReason(t *testing.T) {
 	body(t, c)
 	if n := strings.Count(logs.b.String(), "list failed"); n != 2 {
 		t.Errorf("%d lines, want 2 after a recovery and a new failure:\n%s", n, logs.b.String())
+	}
+}
+
+type countingObserver struct {
+	mu    sync.Mutex
+	evals map[string]int
+}
+
+func (o *countingObserver) ListDone(source.Resource, string, time.Duration) {}
+func (o *countingObserver) Duplicates(string, int)                          {}
+func (o *countingObserver) EvalError(family string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.evals[family]++
+}
+
+// An optional field that is absent (no deletionTimestamp on an object that
+// is not being deleted) is counted but logged at debug level only; a value of
+// the wrong shape is a warning. So a healthy cluster logs no warning.
+func TestEvalErrorLevels(t *testing.T) {
+	plan, _, err := spec.Load("t.yaml", []byte(`spec:
+  resources:
+  - groupVersionKind: {group: example.com, version: v1, kind: Widget}
+    metrics:
+    - name: deleted
+      help: deletion time
+      each: {type: Gauge, gauge: {path: [metadata, deletionTimestamp]}}
+    - name: replicas
+      help: replicas
+      each: {type: Gauge, gauge: {path: [spec, replicas]}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuf{}
+	obs := &countingObserver{evals: map[string]int{}}
+	c := NewCore(PlanKinds(plan), nil, Options{}, obs, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	r := c.NewRenderer(plan.Kinds[0], source.Resource{Group: "example.com", Version: "v1", Kind: "Widget", Plural: "widgets"})
+	for _, replicas := range []any{int64(3), "three"} {
+		r.Add(map[string]any{"apiVersion": "example.com/v1", "kind": "Widget",
+			"metadata": map[string]any{"name": "w", "namespace": "ns"}, "spec": map[string]any{"replicas": replicas}})
+	}
+	r.Finish()
+	if want := map[string]int{"kube_customresource_deleted": 2, "kube_customresource_replicas": 1}; !maps.Equal(obs.evals, want) {
+		t.Errorf("evaluation errors counted %v, want %v", obs.evals, want)
+	}
+	var debug, warn []string
+	for _, l := range strings.Split(strings.TrimSpace(logs.b.String()), "\n") {
+		switch {
+		case strings.Contains(l, "level=DEBUG"):
+			debug = append(debug, l)
+		case strings.Contains(l, "level=WARN"):
+			warn = append(warn, l)
+		}
+	}
+	if len(debug) != 1 || !strings.Contains(debug[0], "family=kube_customresource_deleted") || !strings.Contains(debug[0], "got nil while resolving path") {
+		t.Errorf("debug lines %q, want one for the absent deletionTimestamp", debug)
+	}
+	if len(warn) != 1 || !strings.Contains(warn[0], "family=kube_customresource_replicas") {
+		t.Errorf("warning lines %q, want one for replicas \"three\"", warn)
 	}
 }

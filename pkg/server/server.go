@@ -185,6 +185,9 @@ func MainMux(c Collector, cfg Config, tel *telemetry.Metrics, log *slog.Logger) 
 			{Address: "/healthz", Text: "Healthz"},
 			{Address: "/livez", Text: "Livez"},
 		},
+		// The toolkit's page links /debug/pprof/* unless told not to; this
+		// port never serves them.
+		Profiling: "false",
 	})
 	if err != nil {
 		return nil, err
@@ -220,6 +223,9 @@ func TelemetryMux(c Collector, cfg Config, tel *telemetry.Metrics) (*http.ServeM
 		Description: "Self-metrics for gateway-api-metrics-exporter",
 		Version:     cfg.Version,
 		Links:       links,
+		// The toolkit's pprof links (heap, CPU profile) only where they are
+		// served.
+		Profiling: strconv.FormatBool(cfg.Pprof),
 	})
 	if err != nil {
 		return nil, err

@@ -5,13 +5,17 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -389,6 +393,93 @@ func TestTelemetryMux(t *testing.T) {
 	}
 	if resp := get(t, mux, "/debug/pprof/", nil); resp.StatusCode != 200 {
 		t.Errorf("--enable-pprof: /debug/pprof/ %d, want 200", resp.StatusCode)
+	}
+}
+
+var hrefRE = regexp.MustCompile(`href="([^"]+)"`)
+
+// landingLinks returns every link of the landing page at / of mux.
+func landingLinks(t *testing.T, mux http.Handler) []string {
+	t.Helper()
+	resp := get(t, mux, "/", nil)
+	b := body(t, resp)
+	if resp.StatusCode != 200 {
+		t.Fatalf("/: status %d", resp.StatusCode)
+	}
+	var links []string
+	for _, m := range hrefRE.FindAllStringSubmatch(b, -1) {
+		links = append(links, m[1])
+	}
+	if len(links) == 0 {
+		t.Fatalf("the landing page has no links:\n%s", b)
+	}
+	return links
+}
+
+// checkLinksServed follows every link of mux's landing page: each must be
+// routed to a handler of its own (not the landing page's catch-all, which
+// answers 404 off "/") and answer 200.
+func checkLinksServed(t *testing.T, name string, mux *http.ServeMux) []string {
+	t.Helper()
+	links := landingLinks(t, mux)
+	for _, l := range links {
+		if strings.Contains(l, "://") {
+			continue // an external link (pprof.me)
+		}
+		u, err := url.Parse(l)
+		if err != nil {
+			t.Errorf("%s: landing page link %q: %v", name, l, err)
+			continue
+		}
+		if !strings.HasPrefix(u.Path, "/") {
+			u.Path = "/" + u.Path
+		}
+		req := httptest.NewRequest(http.MethodGet, u.String(), nil)
+		if _, pattern := mux.Handler(req); pattern == "" || (pattern == "/" && u.Path != "/") {
+			t.Errorf("%s: the landing page links %s, which no handler serves", name, l)
+			continue
+		}
+		// A CPU profile runs for as long as it is asked: the handler is the
+		// same for one second.
+		q := u.Query()
+		if q.Has("seconds") {
+			q.Set("seconds", "1")
+			u.RawQuery = q.Encode()
+		}
+		if resp := get(t, mux, u.String(), nil); resp.StatusCode != 200 {
+			t.Errorf("%s: the landing page links %s, which answers %d", name, l, resp.StatusCode)
+		}
+	}
+	return links
+}
+
+func hasPprofLink(links []string) bool {
+	return slices.ContainsFunc(links, func(l string) bool { return strings.Contains(l, "debug/pprof") })
+}
+
+// TestLandingPagesLinkOnlyWhatIsServed: every link of both landing pages
+// answers, and /debug/pprof/* is linked exactly when --enable-pprof serves it
+// (on the telemetry port; never on the metrics port).
+func TestLandingPagesLinkOnlyWhatIsServed(t *testing.T) {
+	f := newFake(t)
+	f.ready.Store(true)
+	for _, pprofOn := range []bool{false, true} {
+		cfg := Config{ScrapeTimeout: time.Second, Version: "v9.9.9", Pprof: pprofOn}
+		main, err := MainMux(f, cfg, telemetry.New(), quietLog())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if links := checkLinksServed(t, fmt.Sprintf("metrics port (pprof %v)", pprofOn), main); hasPprofLink(links) {
+			t.Errorf("metrics port (pprof %v): links pprof, which only the telemetry port serves: %v", pprofOn, links)
+		}
+		tel, err := TelemetryMux(f, cfg, telemetry.New())
+		if err != nil {
+			t.Fatal(err)
+		}
+		links := checkLinksServed(t, fmt.Sprintf("telemetry port (pprof %v)", pprofOn), tel)
+		if hasPprofLink(links) != pprofOn {
+			t.Errorf("telemetry port with pprof %v: links %v", pprofOn, links)
+		}
 	}
 }
 

@@ -96,8 +96,19 @@ func (w warningLogger) HandleWarningHeaderWithContext(ctx context.Context, code 
 		args = append(args, "resource", r.Plural+"."+r.Group, "version", r.Version)
 	}
 	if first, _ := w.c.warnings.First(key); first && w.c.Log != nil {
-		w.c.Log.Warn("API server warning (logged once per kind and version)", args...)
+		w.c.Log.Log(ctx, warningLevel(text), "API server warning (logged once per kind and version)", args...)
 	}
+}
+
+// warningLevel is info for a deprecated version, which the exporter reads
+// because the spec names it (kube-state-metrics' config does, and the
+// customresource_version label is what dashboards match): nothing is wrong,
+// and a healthy cluster logs no warning. Any other API server warning is one.
+func warningLevel(text string) slog.Level {
+	if strings.Contains(strings.ToLower(text), "deprecated") {
+		return slog.LevelInfo
+	}
+	return slog.LevelWarn
 }
 
 // Resource is one served version of a kind.

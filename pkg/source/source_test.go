@@ -211,6 +211,38 @@ func TestWarningsLoggedOncePerKindAndVersion(t *testing.T) {
 	}
 }
 
+// A deprecated version (read because the spec names it) is logged at info
+// level; any other API server warning at warning level.
+func TestDeprecationWarningIsInfo(t *testing.T) {
+	c, logs := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		text := "example.com/v1 Widget is deprecated; use example.com/v2"
+		if strings.Split(r.URL.Path, "/")[3] == "v2" {
+			text = "unknown field spec.x"
+		}
+		w.Header().Add("Warning", `299 - "`+text+`"`)
+		w.Write(page([]string{"a"}, ""))
+	})
+	v2 := widgets
+	v2.Version = "v2"
+	for _, r := range []Resource{widgets, v2} {
+		if _, err := names(t, c, context.Background(), r, ListOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var info, warn int
+	for _, l := range strings.Split(logs.String(), "\n") {
+		switch {
+		case strings.Contains(l, "level=INFO") && strings.Contains(l, "is deprecated"):
+			info++
+		case strings.Contains(l, "level=WARN") && strings.Contains(l, "unknown field"):
+			warn++
+		}
+	}
+	if info != 1 || warn != 1 {
+		t.Errorf("deprecation at info: %d lines, other warning at warn: %d lines; want 1 and 1:\n%s", info, warn, logs.String())
+	}
+}
+
 // The warning set is bounded: a server that sends a new warning on every
 // request cannot grow it without limit.
 func TestWarningMemoryIsBounded(t *testing.T) {

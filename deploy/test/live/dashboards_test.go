@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/dashboards/gen/dashboards"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/refdata"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
@@ -44,12 +45,13 @@ var deliberateDifferences = map[string]string{
 
 type expressionList struct {
 	Expressions []struct {
-		Dashboard string `json:"dashboard"`
-		Panel     string `json:"panel"`
-		PanelID   int    `json:"panelId"`
-		RefID     string `json:"refId"`
-		Expr      string `json:"expr"`
-		Instant   bool   `json:"instant"`
+		Dashboard string   `json:"dashboard"`
+		Panel     string   `json:"panel"`
+		PanelID   int      `json:"panelId"`
+		RefID     string   `json:"refId"`
+		Expr      string   `json:"expr"`
+		Instant   bool     `json:"instant"`
+		Variables []string `json:"variables"`
 	} `json:"expressions"`
 	Variables []struct {
 		Dashboard string `json:"dashboard"`
@@ -69,10 +71,23 @@ var (
 // dashboard variables by .* ("All"). An equality matcher on a variable
 // (name="$var") becomes a regex matcher, so that .* selects every value, as
 // selecting each value in turn in Grafana would.
-func substitute(expr string) string {
+func substitute(expr string) string { return substituteWith(expr, nil) }
+
+// substituteWith is substitute with some variables set to a value instead of
+// All.
+func substituteWith(expr string, values map[string]string) string {
 	expr = builtinVarRE.ReplaceAllString(expr, "1m")
 	expr = eqVarRE.ReplaceAllString(expr, `${1}=~"${2}"`)
-	return varRE.ReplaceAllString(expr, ".*")
+	return varRE.ReplaceAllStringFunc(expr, func(v string) string {
+		name := strings.Trim(v, "${}")
+		if i := strings.IndexByte(name, ':'); i >= 0 {
+			name = name[:i]
+		}
+		if x, ok := values[name]; ok {
+			return x
+		}
+		return ".*"
+	})
 }
 
 // jsonExprs returns every "expr" string anywhere in a JSON document.
@@ -227,10 +242,12 @@ func TestDashboardsWithPrometheus(t *testing.T) {
 	}
 
 	// Prometheus "live" with the alert rules, scraping an exporter on the
-	// test API server (admin credentials; RBAC is TestManifestsOnAPIServer's).
+	// test API server (admin credentials; RBAC is TestManifestsOnAPIServer's),
+	// both its ports, under the job our ServiceMonitors give it.
 	liveX := startExporter(t, "exporter(live)", append(slices.Clone(loopbackArgs), "--kubeconfig="+env.Kubeconfig)...)
 	alerts := filepath.Join(root, "deploy/rules/alerts.yaml")
-	live := startPrometheus(t, promBin, "live", []scrapeJob{{Name: "live", Target: hostPort(liveX.MetricsURL)}}, []string{alerts})
+	live := startPrometheus(t, promBin, "live", []scrapeJob{{Name: "gateway-api-metrics-exporter",
+		Target: hostPort(liveX.MetricsURL), More: []string{hostPort(liveX.TelemetryURL)}}}, []string{alerts})
 
 	// Prometheus "ksm" and "ours", when the reference data is there.
 	var ksm, ours *prometheus
@@ -251,7 +268,10 @@ func TestDashboardsWithPrometheus(t *testing.T) {
 	}
 	t.Logf("all targets up and scraped twice after %.1fs", time.Since(t0).Seconds())
 
-	isOld := func(dashboard, expr string) bool { return oldExprs[dashboard][expr] }
+	// Ours select by cluster and namespace too (dashboards.Unscoped removes
+	// exactly that); with the variables on All they select what the old
+	// ones did.
+	isOld := func(dashboard, expr string) bool { return oldExprs[dashboard][dashboards.Unscoped(expr)] }
 
 	t.Run("old-panels-ksm-vs-ours", func(t *testing.T) {
 		if !haveShared {
@@ -260,10 +280,10 @@ func TestDashboardsWithPrometheus(t *testing.T) {
 		seen := map[string]bool{}
 		compared, withData, equal, deliberateN := 0, 0, 0, 0
 		for _, e := range list.Expressions {
-			if !isOld(e.Dashboard, e.Expr) || seen[e.Dashboard+"\x00"+e.Expr] {
+			if !isOld(e.Dashboard, e.Expr) || seen[e.Dashboard+"\x00"+dashboards.Unscoped(e.Expr)] {
 				continue
 			}
-			seen[e.Dashboard+"\x00"+e.Expr] = true
+			seen[e.Dashboard+"\x00"+dashboards.Unscoped(e.Expr)] = true
 			q := substitute(e.Expr)
 			rk, err1 := ksm.query(q)
 			ro, err2 := ours.query(q)
@@ -384,6 +404,39 @@ func TestDashboardsWithPrometheus(t *testing.T) {
 			newN, what, withData, onlyFallback, len(list.Expressions))
 	})
 
+	// Every query selects by the cluster variable, and those of objects by
+	// the namespace variable: with one that matches nothing, a query answers
+	// nothing (or the label-less 0 of its "or vector(0)"), so no panel mixes
+	// in other clusters' or namespaces' objects. (The test's series have no
+	// cluster label: "All", .*, selects them, as the other subtests show.)
+	t.Run("cluster-and-namespace-select-live", func(t *testing.T) {
+		checked := map[string]int{}
+		for _, e := range list.Expressions {
+			if !slices.Contains(e.Variables, "cluster") {
+				t.Errorf("%s panel %q (id %d) does not select by cluster: %s", e.Dashboard, e.Panel, e.PanelID, e.Expr)
+			}
+			for _, v := range []string{"cluster", "namespace"} {
+				if !slices.Contains(e.Variables, v) {
+					continue
+				}
+				q := substituteWith(e.Expr, map[string]string{v: "no-such-" + v})
+				r, err := live.query(q)
+				if err != nil {
+					t.Errorf("%s panel %q: %s: %v", e.Dashboard, e.Panel, q, err)
+					continue
+				}
+				checked[v]++
+				for _, s := range r.Series {
+					if len(s.Labels) > 0 || s.Value != "0" {
+						t.Errorf("%s panel %q (id %d) with %s no-such-%s still answers %v %s: %s", e.Dashboard, e.Panel, e.PanelID, v, v, s.Labels, s.Value, q)
+						break
+					}
+				}
+			}
+		}
+		t.Logf("queries checked with a cluster that does not exist: %d, with a namespace that does not exist: %d", checked["cluster"], checked["namespace"])
+	})
+
 	t.Run("alert-expressions-live", func(t *testing.T) {
 		if !currentCRDs {
 			t.Skip("skipping: Kuadrant's current CRDs are not installed (see TestMain's message); in CI this fails")
@@ -435,8 +488,16 @@ func TestDashboardsWithPrometheus(t *testing.T) {
 			"GRPCRouteWithoutAuthPolicy":      {"demo/demo-grpc-route", "deploy-test-fixtures/fixture-grpc-route"},
 			// demo-ratelimit and demo-tls: Enforced False; fixture-gateway-auth: no status.
 			"KuadrantPolicyNotEnforced": {"demo/demo-ratelimit", "demo/demo-tls", "deploy-test-fixtures/fixture-gateway-auth"},
-			"GatewayWithoutDnsPolicy":   {"deploy-test-fixtures/fixture-gateway"},
-			"GatewayWithoutTlsPolicy":   {"deploy-test-fixtures/fixture-gateway"},
+			// per listener: demo-gateway's DNSPolicy covers its https listener
+			// only, so http and tls-passthrough (hostnames) alert; its
+			// TLSPolicy covers the whole Gateway; fixture-gateway's https
+			// listener has neither (its http one, no hostname, needs none).
+			"GatewayWithoutDnsPolicy": {"demo/demo-gateway", "demo/demo-gateway", "deploy-test-fixtures/fixture-gateway"},
+			"GatewayWithoutTlsPolicy": {"deploy-test-fixtures/fixture-gateway"},
+			// fixture-listeners: Accepted and Programmed False; fixture-gateway
+			// has the CRD's default status, both Unknown (no controller).
+			"GatewayNotProgrammed": {"deploy-test-fixtures/fixture-gateway", "deploy-test-fixtures/fixture-gateway",
+				"deploy-test-fixtures/fixture-listeners", "deploy-test-fixtures/fixture-listeners"},
 			// makeStale's GatewayClass (cluster-scoped).
 			"ControllerNotReconciling": {"/deploy-test-unaccepted"},
 		}
@@ -477,6 +538,7 @@ func TestDashboardsWithPrometheus(t *testing.T) {
 // fixtures cannot make return data, and why.
 var alertsWithoutData = map[string]string{
 	"GatewayMetricsExporterKindDown": "needs a kind the exporter cannot list; deploy/test/live's manifests tests and e2e's failure tests cover gateway_metrics_up 0",
+	"GatewayMetricsExporterAbsent":   "fires only while no target of the job is up: Prometheus here scrapes the exporter (deploy/rules/tests/exporter.yaml has the cases where it fires)",
 }
 
 func keysOf(m map[string]string) []string {
@@ -617,9 +679,4 @@ func (p *prometheus) waitRulesEvaluated(t *testing.T, within time.Duration) []ru
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-}
-
-func dirExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
 }

@@ -21,9 +21,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/test/render"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/refdata"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/repo"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
@@ -44,18 +44,19 @@ const fixturesNamespace = "deploy-test-fixtures"
 
 func repoRoot(t testing.TB) string {
 	t.Helper()
-	root, err := render.RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return root
 }
 
-// sharedDir returns the reference-data folder after checking that rel is in
-// it (internal/refdata): the test skips without it locally and fails in CI.
-func sharedDir(t testing.TB, rel string) string {
+// sharedDir returns the reference-data folder after checking that every rel
+// is in it (internal/refdata): the test skips without it locally and fails in
+// CI.
+func sharedDir(t testing.TB, rel ...string) string {
 	t.Helper()
-	return refdata.Require(t, rel)
+	return refdata.Require(t, rel...)
 }
 
 // defaultPlan is the embedded metrics-spec, what the image serves without a

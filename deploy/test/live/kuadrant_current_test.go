@@ -108,16 +108,7 @@ func kuadrantRuleFiles(t *testing.T, dir, tmp string) ([]string, []kuadrantRule)
 // here (target label namespace="monitoring").
 func TestKuadrantCurrentWithPrometheus(t *testing.T) {
 	promBin := requireTool(t, "prometheus")
-	sharedRoot := filepath.Join(repoRoot(t), "..", "shared")
-	for _, rel := range []string{goldenRel, kuadrantCurrentRel + "/dashboards", kuadrantCurrentRel + "/alerts"} {
-		if !dirExists(filepath.Join(sharedRoot, rel)) {
-			msg := fmt.Sprintf("reference data %s not found (../shared next to the repository)", filepath.Join(sharedRoot, rel))
-			if inCI() {
-				t.Fatalf("CI=true: %s", msg)
-			}
-			t.Skipf("skipping: %s", msg)
-		}
-	}
+	sharedRoot := sharedDir(t, goldenRel, kuadrantCurrentRel+"/dashboards", kuadrantCurrentRel+"/alerts")
 	ksmBody, oursBody := goldenBodies(t, sharedRoot)
 	ruleFiles, rules := kuadrantRuleFiles(t, filepath.Join(sharedRoot, kuadrantCurrentRel, "alerts"), t.TempDir())
 	target := map[string]string{"namespace": "monitoring"}

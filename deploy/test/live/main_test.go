@@ -21,7 +21,7 @@ var currentCRDs bool
 // TestMain starts one kube-apiserver + etcd for the package with the Gateway
 // API experimental-channel CRDs (go.mod's sigs.k8s.io/gateway-api), Kuadrant's
 // current CRDs (as e2e/current; outside CI, where the shared folder may be
-// missing, testenv's minimal ones and testdata/kuadrant-newer), the
+// missing, testenv's minimal ones, newer kinds included), the
 // Prometheus Operator's ServiceMonitor and PrometheusRule CRDs
 // (prometheusOperatorCRDs) and the sample objects (one object with status per
 // kind, namespace demo), plus fixtures (testdata/fixtures.yaml, and
@@ -49,7 +49,7 @@ func TestMain(m *testing.M) {
 			// The default spec's Kuadrant kinds testenv does not install
 			// (e2e runs without them): Kuadrant, TokenRateLimitPolicy,
 			// extensions.
-			if err := e.InstallCRDs(ctx, "testdata/kuadrant-newer"); err != nil {
+			if err := e.InstallNewerKuadrantCRDs(ctx); err != nil {
 				return err
 			}
 		}

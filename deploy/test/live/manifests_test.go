@@ -37,17 +37,50 @@ type appliedObject struct {
 	name string
 }
 
-// serverSideApply applies objs with applyObject and deletes them again when
-// the test ends.
+// serverSideApply applies objs with applyObject, creating the namespaces
+// they name first (as `helm install --create-namespace` does), and deletes
+// them again when the test ends.
 func serverSideApply(t *testing.T, env *testenv.Env, objs []render.Object) []appliedObject {
+	t.Helper()
+	return applyAll(t, env, objs, true)
+}
+
+// applyAsIs applies objs in their order, as `kubectl apply -f` does, with
+// nothing created beforehand: a namespace the objects do not create
+// themselves fails the apply.
+func applyAsIs(t *testing.T, env *testenv.Env, objs []render.Object) []appliedObject {
+	t.Helper()
+	return applyAll(t, env, objs, false)
+}
+
+// ensureNamespaceOf creates o's namespace if it has one.
+func ensureNamespaceOf(ctx context.Context, env *testenv.Env, o render.Object) error {
+	if o.Namespace() == "" {
+		return nil
+	}
+	return env.EnsureNamespace(ctx, o.Namespace())
+}
+
+func applyAll(t *testing.T, env *testenv.Env, objs []render.Object, createNamespaces bool) []appliedObject {
 	t.Helper()
 	ctx := context.Background()
 	var applied []appliedObject
 	t.Cleanup(func() { deleteApplied(t, applied) })
 	for _, o := range objs {
+		if createNamespaces {
+			if err := ensureNamespaceOf(ctx, env, o); err != nil {
+				t.Fatal(err)
+			}
+		}
 		a, _, err := applyObject(ctx, env, o, false)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if o.Kind() == "Namespace" {
+			// Never deleted: without kube-controller-manager's namespace
+			// controller a deleted namespace stays Terminating for good, and
+			// the tests after this one install into it again.
+			continue
 		}
 		applied = append(applied, a)
 	}
@@ -59,7 +92,8 @@ func serverSideApply(t *testing.T, env *testenv.Env, objs []render.Object) []app
 // schema does not know fails the request instead of being dropped with a
 // warning. With dryRun the API server validates, defaults and prunes as for a
 // real write and returns the object it would store, but stores nothing. A
-// kind the API server does not serve is an error.
+// kind the API server does not serve is an error, and so is a namespace that
+// does not exist (callers create it first where that is the intent).
 func applyObject(ctx context.Context, env *testenv.Env, o render.Object, dryRun bool) (appliedObject, *unstructured.Unstructured, error) {
 	u := &unstructured.Unstructured{Object: map[string]any(o)}
 	gvk := u.GroupVersionKind()
@@ -72,9 +106,6 @@ func applyObject(ctx context.Context, env *testenv.Env, o render.Object, dryRun 
 	if m.Scope.Name() == meta.RESTScopeNameNamespace {
 		if u.GetNamespace() == "" {
 			return appliedObject{}, nil, fmt.Errorf("%s has no namespace", id)
-		}
-		if err := env.EnsureNamespace(ctx, u.GetNamespace()); err != nil {
-			return appliedObject{}, nil, err
 		}
 		ri = env.Dynamic().Resource(m.Resource).Namespace(u.GetNamespace())
 		id = gvk.Kind + " " + u.GetNamespace() + "/" + u.GetName()
@@ -234,7 +265,11 @@ func TestManifestsOnAPIServer(t *testing.T) {
 			// serverSideApply's deletion and waits for the authorizer to see
 			// it, so that the next rendering starts from no permissions.
 			t.Cleanup(func() { waitAllowed(t, cs, probe, false) })
-			serverSideApply(t, env, objs)
+			if strings.HasPrefix(r.Name, "kustomize-") {
+				applyAsIs(t, env, objs) // `kubectl apply -k` creates nothing else
+			} else {
+				serverSideApply(t, env, objs)
+			}
 			waitAllowed(t, cs, probe, true)
 
 			// The applied objects are stored as rendered (spot check).
@@ -322,6 +357,62 @@ func TestManifestsOnAPIServer(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestKustomizeBaseOnCleanAPIServer applies deploy/kustomize/base, as
+// `kubectl apply -k deploy/kustomize/base` does (the rendered objects in
+// their order, nothing created beforehand), to an API server of its own that
+// has never seen a namespace monitoring: every object must be created.
+func TestKustomizeBaseOnCleanAPIServer(t *testing.T) {
+	testenv.Current(t) // skips, or fails in CI, like every test here without the binaries
+	ctx := testenv.Context(t)
+	env, err := testenv.Start(ctx, testenv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := env.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	var base render.Rendering
+	for _, r := range render.Renderings() {
+		if r.Name == "kustomize-base" {
+			base = r
+		}
+	}
+	data, err := base.Build(repoRoot(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := render.Objects(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	namespaces := map[string]bool{}
+	for _, o := range objs {
+		if o.Namespace() != "" {
+			namespaces[o.Namespace()] = true
+		}
+	}
+	for ns := range namespaces {
+		if _, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Fatalf("namespace %s on a fresh API server: err %v, want 404", ns, err)
+		}
+	}
+	applyAsIs(t, env, objs)
+	for ns := range namespaces {
+		dep, err := cs.AppsV1().Deployments(ns).Get(ctx, "gateway-api-metrics-exporter", metav1.GetOptions{})
+		if err != nil {
+			t.Errorf("the Deployment in %s: %v", ns, err)
+			continue
+		}
+		t.Logf("%d objects applied to a clean API server; Deployment %s/%s stored", len(objs), dep.Namespace, dep.Name)
 	}
 }
 

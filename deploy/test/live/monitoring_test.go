@@ -104,6 +104,9 @@ func TestMonitoringObjectsOnAPIServer(t *testing.T) {
 					continue
 				}
 				n++
+				if err := ensureNamespaceOf(ctx, env, o); err != nil {
+					t.Fatal(err)
+				}
 				_, got, err := applyObject(ctx, env, o, true)
 				if err != nil {
 					t.Error(err)
@@ -197,6 +200,9 @@ func TestMonitoringCRDsRefuseBadFields(t *testing.T) {
 			orig, ok := byKind[c.kind]
 			if !ok {
 				t.Fatalf("no %s rendered", c.kind)
+			}
+			if err := ensureNamespaceOf(context.Background(), env, orig); err != nil {
+				t.Fatal(err)
 			}
 			// The unchanged object passes; the changed one must not.
 			if _, _, err := applyObject(context.Background(), env, orig, true); err != nil {

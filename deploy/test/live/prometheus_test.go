@@ -33,6 +33,8 @@ type prometheus struct {
 type scrapeJob struct {
 	Name   string
 	Target string // host:port
+	// More are more targets of the job (an exporter's telemetry port).
+	More []string
 	// Labels are target labels, as service discovery would attach (e.g.
 	// namespace: Prometheus then renames the exported objects' namespace
 	// label to exported_namespace, as without honorLabels).
@@ -57,7 +59,11 @@ func startPrometheus(t *testing.T, bin, name string, jobs []scrapeJob, ruleFiles
 	cfg.WriteString("scrape_configs:\n")
 	p := &prometheus{Name: name, dir: dir}
 	for _, j := range jobs {
-		fmt.Fprintf(&cfg, "  - job_name: %q\n    static_configs:\n      - targets: [%q]\n", j.Name, j.Target)
+		targets := fmt.Sprintf("%q", j.Target)
+		for _, m := range j.More {
+			targets += fmt.Sprintf(", %q", m)
+		}
+		fmt.Fprintf(&cfg, "  - job_name: %q\n    static_configs:\n      - targets: [%s]\n", j.Name, targets)
 		if len(j.Labels) > 0 {
 			cfg.WriteString("        labels:\n")
 			keys := make([]string, 0, len(j.Labels))

@@ -6,7 +6,6 @@ package render
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,35 +27,6 @@ const ChartPath = "deploy/helm/gateway-api-metrics-exporter"
 
 // HelmNamespace is the namespace the Helm renderings are installed into.
 const HelmNamespace = "monitoring"
-
-// RepoRoot returns the repository root: the nearest parent of the working
-// directory that holds deploy/ next to a go.mod.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if fileExists(filepath.Join(dir, "go.mod")) && dirExists(filepath.Join(dir, "deploy", "kustomize")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("repository root (go.mod next to deploy/kustomize) not found above the working directory")
-		}
-		dir = parent
-	}
-}
-
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir()
-}
-
-func dirExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
-}
 
 // Kustomize builds the kustomization in dir (like `kustomize build dir`).
 func Kustomize(dir string) ([]byte, error) {
@@ -237,6 +207,8 @@ func HelmFullValues() map[string]any {
 		"prometheusRule": map[string]any{
 			"enabled":          true,
 			"additionalLabels": map[string]any{"release": "kube-prometheus-stack"},
+			// the one group that is off by default: every group on
+			"groups": map[string]any{"gateway-api-state-metrics": true},
 		},
 		"customResourceState": map[string]any{
 			"enabled": true,

@@ -62,7 +62,9 @@ func all() []named {
 
 func gatewayClasses() *Dashboard {
 	b := newBoard(uidGatewayClasses, "Gateway API State / GatewayClasses",
-		"GatewayClasses and the Gateways that use them, from gateway-api-metrics-exporter.")
+		"GatewayClasses and the Gateways that use them, from gateway-api-metrics-exporter.", "gatewayapi_gateway_info")
+	// GatewayClasses have no namespace: only the Gateways are by namespace.
+	b.scope = clusterScope
 	b.variable("gatewayclass", "GatewayClass", "label_values(gatewayapi_gatewayclass_info, name)", "")
 
 	b.row("Gateway Classes")
@@ -72,9 +74,9 @@ func gatewayClasses() *Dashboard {
 		`count(gatewayapi_gatewayclass_status{type="Accepted"} == 0) or vector(0)`, true))
 	b.add(size(table("GatewayClasses", "GatewayClasses and when they were created",
 		`gatewayapi_gatewayclass_created`, createdTable, ""), 15, 8))
-	b.add(size(linkColumn(table("Gateways (by GatewayClass)", "Gateways and the GatewayClass they use",
+	b.addIn(size(linkColumn(table("Gateways (by GatewayClass)", "Gateways and the GatewayClass they use",
 		`gatewayapi_gateway_info`, plainTable, ""),
-		"Name", "Gateway Details", uidGateways, "gateway-api-state-gateways", "gateway"), 12, 8))
+		"Name", "Gateway Details", uidGateways, "gateway-api-state-gateways", "gateway"), 12, 8), objectScope)
 	b.add(groupedTable("Supported Features (by GatewayClass)", "Features each GatewayClass reports in status.supportedFeatures",
 		`gatewayapi_gatewayclass_status_supported_features{name="$gatewayclass"}`, "features", "Features", "name"))
 
@@ -86,7 +88,7 @@ func gatewayClasses() *Dashboard {
 
 func gateways() *Dashboard {
 	b := newBoard(uidGateways, "Gateway API State / Gateways",
-		"Gateways, their listeners, addresses and attached routes, from gateway-api-metrics-exporter.")
+		"Gateways, their listeners, addresses and attached routes, from gateway-api-metrics-exporter.", "gatewayapi_gateway_info")
 	b.variable("gateway", "Gateway", "label_values(gatewayapi_gateway_info, name)", "/(.*)/")
 
 	b.row("Gateways")
@@ -151,7 +153,7 @@ func route(r routeKind) *Dashboard {
 	m := func(family string) string { return "gatewayapi_" + r.lower + "_" + family }
 	sel := fmt.Sprintf(`{name=~"%s"}`, v)
 	b := newBoard(r.uid(), "Gateway API State / "+r.kind+"s",
-		r.kind+"s, the parents they target and the parents that accepted them, from gateway-api-metrics-exporter.")
+		r.kind+"s, the parents they target and the parents that accepted them, from gateway-api-metrics-exporter.", m("created"))
 	b.variable(r.lower, r.kind, fmt.Sprintf("label_values(%s, name)", m("created")), "/(.*)/")
 
 	b.row(r.kind + "s")
@@ -180,14 +182,14 @@ func route(r routeKind) *Dashboard {
 
 	if r.lower == "httproute" {
 		b.row("Kuadrant Policies")
-		b.add(stat("Without AuthPolicy", "HTTPRoutes that no AuthPolicy covers: none on the route or on a Gateway or listener it attaches to, and no parent reporting kuadrant.io/AuthPolicyAffected True",
-			"count("+withoutPolicy(sel, "AuthPolicy")+") or vector(0)", true))
-		b.add(stat("Without RateLimitPolicy", "HTTPRoutes that no RateLimitPolicy covers: none on the route or on a Gateway or listener it attaches to, and no parent reporting kuadrant.io/RateLimitPolicyAffected True",
-			"count("+withoutPolicy(sel, "RateLimitPolicy")+") or vector(0)", true))
-		b.add(size(table("HTTPRoutes without AuthPolicy", "No AuthPolicy, on the route or its Gateway, affects these HTTPRoutes",
-			withoutPolicy(sel, "AuthPolicy"), createdTable, ""), 9, 6))
-		b.add(size(table("HTTPRoutes without RateLimitPolicy", "No RateLimitPolicy, on the route or its Gateway, affects these HTTPRoutes",
-			withoutPolicy(sel, "RateLimitPolicy"), createdTable, ""), 9, 6))
+		b.addIn(stat("Without AuthPolicy", "HTTPRoutes that no AuthPolicy covers: none on the route or on a Gateway or listener it attaches to, and no parent reporting kuadrant.io/AuthPolicyAffected True",
+			"count("+withoutPolicy(sel, "AuthPolicy")+") or vector(0)", true), "")
+		b.addIn(stat("Without RateLimitPolicy", "HTTPRoutes that no RateLimitPolicy covers: none on the route or on a Gateway or listener it attaches to, and no parent reporting kuadrant.io/RateLimitPolicyAffected True",
+			"count("+withoutPolicy(sel, "RateLimitPolicy")+") or vector(0)", true), "")
+		b.addIn(size(table("HTTPRoutes without AuthPolicy", "No AuthPolicy, on the route or its Gateway, affects these HTTPRoutes",
+			withoutPolicy(sel, "AuthPolicy"), createdTable, ""), 9, 6), "")
+		b.addIn(size(table("HTTPRoutes without RateLimitPolicy", "No RateLimitPolicy, on the route or its Gateway, affects these HTTPRoutes",
+			withoutPolicy(sel, "RateLimitPolicy"), createdTable, ""), 9, 6), "")
 		b.add(size(table("Kuadrant Policy Conditions (per Parent)", "The kuadrant.io/* conditions Kuadrant sets on each route parent",
 			fmt.Sprintf(`%s{name=~"%s",type=~"kuadrant.io/.+"}`, cond, v), conditionTable, "Status"), 24, 8))
 	}
@@ -197,12 +199,24 @@ func route(r routeKind) *Dashboard {
 // withoutPolicy selects the HTTPRoutes that no policy of the given Kuadrant
 // kind covers, as the HTTPRouteWithoutAuthPolicy/RateLimitPolicy alerts do.
 func withoutPolicy(selector, policy string) string {
-	return RouteWithoutPolicy("HTTPRoute", policy, strings.Trim(selector, "{}"))
+	return routeCoverage("HTTPRoute", policy, strings.Trim(selector, "{}"))
+}
+
+// routeCoverage is RouteWithoutPolicy for a board, scoped by hand (add it
+// with addIn(p, "")): the routes by cluster and namespace, the policies (any
+// namespace may hold the one that covers a route) and the exporter's
+// gateway_metrics_up by cluster only.
+func routeCoverage(routeKind, policyKind, routeSelector string) string {
+	sel := `namespace=~"$namespace"`
+	if routeSelector != "" {
+		sel += "," + routeSelector
+	}
+	return scoped(RouteWithoutPolicy(routeKind, policyKind, sel), clusterScope)
 }
 
 func listenerSets() *Dashboard {
 	b := newBoard(uidListenerSets, "Gateway API State / ListenerSets",
-		"ListenerSets, their listeners and the Gateways they attach to, from gateway-api-metrics-exporter.")
+		"ListenerSets, their listeners and the Gateways they attach to, from gateway-api-metrics-exporter.", "gatewayapi_listenerset_info")
 	b.variable("listenerset", "ListenerSet", "label_values(gatewayapi_listenerset_info, name)", "/(.*)/")
 	sel := `name=~"${listenerset}"`
 
@@ -246,7 +260,8 @@ var kuadrantPolicies = []kuadrantPolicy{
 
 func policies() *Dashboard {
 	b := newBoard(uidPolicies, "Gateway API State / Policies",
-		"Kuadrant policies and BackendTLSPolicies: their targets and conditions, and the HTTPRoutes no policy covers, from gateway-api-metrics-exporter.")
+		"Kuadrant policies and BackendTLSPolicies: their targets and conditions, and the HTTPRoutes no policy covers, from gateway-api-metrics-exporter.",
+		`{__name__=~"gatewayapi_(tlspolicy|dnspolicy|ratelimitpolicy|authpolicy|backendtlspolicy|xbackendtrafficpolicy)_created"}`)
 	for _, p := range kuadrantPolicies {
 		b.variable(p.lower, p.kind, fmt.Sprintf("label_values(gatewayapi_%s_created, name)", p.lower), "/(.*)/")
 	}
@@ -256,17 +271,10 @@ func policies() *Dashboard {
 	for _, p := range kuadrantPolicies {
 		m := "gatewayapi_" + p.lower
 		v := "${" + p.lower + "}"
-		b.row(p.kind)
-		b.add(stat("Total", "Number of "+p.kind+" conditions", fmt.Sprintf(`count(%s_status{name=~"%s"})`, m, v), false))
-		b.add(stat(p.ready, p.kind+"s with a "+p.ready+" condition (older Kuadrant releases)",
-			fmt.Sprintf(`count(%s_status{type="%s", name=~"%s"})`, m, p.ready, v), false))
-		b.add(stat("Accepted", p.kind+"s with condition Accepted True",
-			fmt.Sprintf(`count(%s_status{type="Accepted", name=~"%s"} > 0) or vector(0)`, m, v), false))
-		b.add(stat("Enforced", p.kind+"s with condition Enforced True",
-			fmt.Sprintf(`count(%s_status{type="Enforced", name=~"%s"} > 0) or vector(0)`, m, v), false))
-		b.add(table(p.kind, p.kind+"s and the object each one targets", fmt.Sprintf(`%s_target_info{name=~"%s"}`, m, v), plainTable, ""))
-		b.add(size(table(p.kind+" Conditions", "Status conditions of each "+p.kind,
-			fmt.Sprintf(`%s_status{name=~"%s"}`, m, v), conditionTable, "Status"), 12, 6))
+		policyRow(b, p.kind, p.lower,
+			stat("Total", "Number of "+p.kind+" conditions", fmt.Sprintf(`count(%s_status{name=~"%s"})`, m, v), false),
+			stat(p.ready, p.kind+"s with a "+p.ready+" condition (older Kuadrant releases)",
+				fmt.Sprintf(`count(%s_status{type="%s", name=~"%s"})`, m, p.ready, v), false))
 	}
 
 	b.row("BackendTLSPolicy")
@@ -286,33 +294,82 @@ func policies() *Dashboard {
 		`gatewayapi_xbackendtrafficpolicy_status_ancestors_conditions{name=~"${xbackendtrafficpolicy}"}`, conditionTable, "Status"), 24, 8))
 
 	b.row("HTTPRoute Coverage")
-	b.add(linkColumn(table("HTTPRoutes without AuthPolicy", "No AuthPolicy on the route or on a Gateway or listener it attaches to (in the right namespace), and no parent reporting kuadrant.io/AuthPolicyAffected True",
+	b.addIn(linkColumn(table("HTTPRoutes without AuthPolicy", "No AuthPolicy on the route or on a Gateway or listener it attaches to (in the right namespace), and no parent reporting kuadrant.io/AuthPolicyAffected True",
 		withoutPolicy("", "AuthPolicy"), createdTable, ""),
-		"Name", "HTTPRoute Details", "gatewayapihttproutes", "gateway-api-state-httproutes", "httproute"))
-	b.add(linkColumn(table("HTTPRoutes without RateLimitPolicy", "No RateLimitPolicy on the route or on a Gateway or listener it attaches to (in the right namespace), and no parent reporting kuadrant.io/RateLimitPolicyAffected True",
+		"Name", "HTTPRoute Details", "gatewayapihttproutes", "gateway-api-state-httproutes", "httproute"), "")
+	b.addIn(linkColumn(table("HTTPRoutes without RateLimitPolicy", "No RateLimitPolicy on the route or on a Gateway or listener it attaches to (in the right namespace), and no parent reporting kuadrant.io/RateLimitPolicyAffected True",
 		withoutPolicy("", "RateLimitPolicy"), createdTable, ""),
-		"Name", "HTTPRoute Details", "gatewayapihttproutes", "gateway-api-state-httproutes", "httproute"))
+		"Name", "HTTPRoute Details", "gatewayapihttproutes", "gateway-api-state-httproutes", "httproute"), "")
 	return b.dashboard()
+}
+
+// policyRow is the row of one Kuadrant policy kind (lower: its family
+// prefix and the board's variable of its names): the stats given, then
+// Accepted and Enforced, what each policy targets and its conditions.
+func policyRow(b *board, kind, lower string, stats ...*Panel) {
+	m := "gatewayapi_" + lower
+	v := "${" + lower + "}"
+	b.row(kind)
+	for _, p := range stats {
+		b.add(p)
+	}
+	b.add(stat("Accepted", kind+"s with condition Accepted True",
+		fmt.Sprintf(`count(%s_status{type="Accepted", name=~"%s"} > 0) or vector(0)`, m, v), false))
+	b.add(stat("Enforced", kind+"s with condition Enforced True",
+		fmt.Sprintf(`count(%s_status{type="Enforced", name=~"%s"} > 0) or vector(0)`, m, v), false))
+	b.add(table(kind, kind+"s and the object each one targets", fmt.Sprintf(`%s_target_info{name=~"%s"}`, m, v), plainTable, ""))
+	b.add(size(table(kind+" Conditions", "Status conditions of each "+kind,
+		fmt.Sprintf(`%s_status{name=~"%s"}`, m, v), conditionTable, "Status"), 12, 6))
 }
 
 func exporter() *Dashboard {
 	b := newBoard(uidExporter, "Gateway API State / Exporter",
-		"Health of gateway-api-metrics-exporter itself: whether it can read each resource kind, and how long that takes.")
+		"Health of gateway-api-metrics-exporter itself: whether it can read each resource kind, how long that takes, and its own telemetry (telemetry port).",
+		`{__name__=~"(gatewayapi|kuadrant)_.+_created"}`)
+	// The exporter's own series carry its target's labels, not the objects'
+	// namespaces: only the cluster selects them.
+	own := func(p *Panel) { b.addIn(p, clusterScope) }
+
 	b.row("Exporter")
-	b.add(stat("Kinds Up", "Resource kinds the exporter reads successfully (gateway_metrics_up == 1)",
+	own(stat("Kinds Up", "Resource kinds the exporter reads successfully (gateway_metrics_up == 1)",
 		`count(gateway_metrics_up == 1) or vector(0)`, false))
-	b.add(stat("Kinds Down", "Resource kinds the exporter cannot read (gateway_metrics_up == 0)",
+	own(stat("Kinds Down", "Resource kinds the exporter cannot read (gateway_metrics_up == 0)",
 		`count(gateway_metrics_up == 0) or vector(0)`, true))
-	b.add(stat("Exporter Instances", "Exporter instances (or shards) reporting gateway_metrics_up",
+	own(stat("Exporter Instances", "Exporter instances (or shards) reporting gateway_metrics_up",
 		`count(count by (instance) (gateway_metrics_up))`, false))
-	b.add(stat("Max Scrape Duration", "Slowest resource kind in the latest scrape",
+	own(stat("Max Scrape Duration", "Slowest resource kind in the latest scrape",
 		`max(gateway_metrics_scrape_duration_seconds)`, false))
-	b.add(size(table("Exporter Up per Kind", "gateway_metrics_up per group, version and kind", `gateway_metrics_up`, conditionTable, "Up"), 12, 8))
+	own(size(table("Exporter Up per Kind", "gateway_metrics_up per group, version and kind", `gateway_metrics_up`, conditionTable, "Up"), 12, 8))
 	b.add(table("Objects per Kind", "Objects exported per kind (series of the *_created families)",
 		`count by (customresource_group, customresource_version, customresource_kind) ({__name__=~"gatewayapi_.+_created|kuadrant_dnsrecord_created"})`, countTable, "# Objects"))
-	b.add(stateTimeline("Up per Kind", "gateway_metrics_up over time, per kind",
+	own(stateTimeline("Up per Kind", "gateway_metrics_up over time, per kind",
 		`min by (group, version, kind) (gateway_metrics_up)`, "{{kind}}.{{group}}/{{version}}", "Up", "Down"))
-	b.add(size(timeseries("Scrape Duration per Kind", "gateway_metrics_scrape_duration_seconds: time to read and render each kind",
+	own(size(timeseries("Scrape Duration per Kind", "gateway_metrics_scrape_duration_seconds: time to read and render each kind",
 		`max by (group, version, kind) (gateway_metrics_scrape_duration_seconds)`, "{{kind}}.{{group}}/{{version}}", "s"), 24, 8))
+
+	// The telemetry port's families (pkg/telemetry): scrape it too (the
+	// chart's selfMonitor.enabled, the kustomize ServiceMonitor's second
+	// endpoint).
+	b.row("Telemetry")
+	own(size(table("Version", "gateway_metrics_build_info of each exporter instance: version, revision, Go version",
+		`gateway_metrics_build_info`, plainTable, ""), 12, 5))
+	own(stat("Scrapes Rejected (1h)", "Requests to /metrics refused with 503 because --max-concurrent-scrapes were in flight",
+		`sum(increase(gateway_metrics_scrapes_rejected_total[1h])) or vector(0)`, true))
+	own(stat("Duplicates Dropped (1h)", "Samples dropped because two elements of one object gave the same series (gateway_metrics_duplicate_series_dropped_total)",
+		`sum(increase(gateway_metrics_duplicate_series_dropped_total[1h])) or vector(0)`, true))
+	own(stat("Evaluation Errors (1h)", "Family evaluations that failed for an object (gateway_metrics_evaluation_errors_total): a value of the wrong shape, or an optional field that is absent",
+		`sum(increase(gateway_metrics_evaluation_errors_total[1h])) or vector(0)`, false))
+	own(size(timeseries("Scrapes by Outcome", "Requests to /metrics per second: complete, partial (a kind down) or timeout",
+		`sum by (outcome) (rate(gateway_metrics_scrapes_total[$__rate_interval]))`, "{{outcome}}", "reqps"), 12, 8))
+	own(timeseries("LISTs by Result", "Paginated LISTs per second (list mode; in watch mode the relists), by success or error",
+		`sum by (result) (rate(gateway_metrics_list_total[$__rate_interval]))`, "{{result}}", "reqps"))
+	own(timeseries("LIST Duration p90 per Kind", "90th percentile of the time to list and render all pages of a kind",
+		`histogram_quantile(0.9, sum by (le, group, version, kind) (rate(gateway_metrics_list_duration_seconds_bucket[$__rate_interval])))`, "{{kind}}.{{group}}/{{version}}", "s"))
+	own(size(table("Evaluation Errors by Family (1h)", "gateway_metrics_evaluation_errors_total per family over the last hour; the exporter logs each distinct wrong-shaped value once",
+		`sum by (family) (increase(gateway_metrics_evaluation_errors_total[1h]))`, countTable, "# Errors"), 12, 8))
+	own(timeseries("Resident Memory", "process_resident_memory_bytes of each exporter instance",
+		`process_resident_memory_bytes and on(job, instance) gateway_metrics_build_info`, "{{instance}}", "bytes"))
+	own(timeseries("CPU", "CPU seconds per second of each exporter instance",
+		`rate(process_cpu_seconds_total[$__rate_interval]) and on(job, instance) gateway_metrics_build_info`, "{{instance}}", "short"))
 	return b.dashboard()
 }

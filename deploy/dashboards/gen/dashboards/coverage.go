@@ -28,6 +28,12 @@ import (
 // covered through its Gateway alerts, and a policy on apps/web also hides
 // staging/web. Every join here carries the namespaces.
 //
+// A route is judged only where the exporter reads policyKind (its
+// gateway_metrics_up is 1, in the same exporter instance): on a cluster
+// without Kuadrant, or without that policy's CRD, it has no such series and
+// nothing is listed; while the kind is down (GatewayMetricsExporterKindDown)
+// coverage cannot be judged either.
+//
 // Not modelled: routes attached through a ListenerSet, and policies that are
 // not Accepted or Enforced (KuadrantPolicyNotEnforced alerts on those).
 func RouteWithoutPolicy(routeKind, policyKind, routeSelector string) string {
@@ -55,11 +61,67 @@ unless on(namespace, name)
       (%[8]s
         and on(gateway_namespace, parent_name)
        %[6]s)
-  )`,
+  )
+and on(job, instance)
+  %[9]s`,
 		r, policyKind, braces(routeSelector),
 		withNamespace(p+`_target_info{target_group="gateway.networking.k8s.io",target_kind="`+routeKind+`"}`, "route_namespace", "target_namespace"),
 		routeGatewayParents(r, ""), policyGateways(p, ""),
-		policyGateways(p, `,target_section_name=""`), routeGatewayParents(r, `,parent_section_name=""`))
+		policyGateways(p, `,target_section_name=""`), routeGatewayParents(r, `,parent_section_name=""`),
+		kuadrantKindRead(policyKind))
+}
+
+// kuadrantKindRead is the exporter's gateway_metrics_up of a Kuadrant policy
+// kind when it reads it: a coverage expression paired with it on(job,
+// instance) says nothing where the kind's CRD is not installed (no series)
+// or cannot be read (0).
+func kuadrantKindRead(policyKind string) string {
+	return `(gateway_metrics_up{group="kuadrant.io",kind="` + policyKind + `"} == 1)`
+}
+
+// GatewayWithoutPolicy is the PromQL that lists, per Gateway listener, the
+// listeners that need a Kuadrant policy of policyKind (DNSPolicy, TLSPolicy)
+// and that no such policy covers; the alerts GatewayWithoutDnsPolicy and
+// GatewayWithoutTlsPolicy carry the same expression (deploy/test checks it).
+//
+// A listener needs a DNSPolicy when it has a hostname (Kuadrant writes DNS
+// records for listener hostnames), and a TLSPolicy when it also terminates
+// TLS (protocol HTTPS, or TLS in mode Terminate, the default: TLSPolicy
+// issues certificates for listener hostnames); a plain HTTP listener without
+// a hostname needs neither. A policy covers a listener when it targets its
+// Gateway (no sectionName: every listener) or that listener (sectionName), in
+// the right namespace (a targetRef has none: the policy's own; target_namespace
+// wins when set). Like RouteWithoutPolicy, it says nothing where the exporter
+// does not read policyKind (no CRD, or the kind down).
+//
+// listenerSelector (e.g. `namespace=~"$namespace"`, or "") narrows the
+// Gateways judged.
+func GatewayWithoutPolicy(policyKind, listenerSelector string) string {
+	sel := `hostname!=""`
+	if policyKind == "TLSPolicy" {
+		sel += `,protocol=~"HTTPS|TLS",tls_mode!="Passthrough"`
+	}
+	if listenerSelector != "" {
+		sel = listenerSelector + "," + sel
+	}
+	listeners := "gatewayapi_gateway_listener_info{" + sel + "}"
+	p := "gatewayapi_" + strings.ToLower(policyKind) + `_target_info{target_group="gateway.networking.k8s.io",target_kind="Gateway"`
+	keyed := fmt.Sprintf(`label_replace(label_replace(label_replace(%s, "gateway_namespace", "$1", "namespace", "(.*)"), "target_name", "$1", "name", "(.*)"), "target_section_name", "$1", "listener_name", "(.*)")`, listeners)
+	return fmt.Sprintf(`%[1]s
+and on(namespace, name, listener_name)
+  (
+    %[2]s
+      unless on(gateway_namespace, target_name)
+    %[3]s
+      unless on(gateway_namespace, target_name, target_section_name)
+    %[4]s
+  )
+and on(job, instance)
+  %[5]s`,
+		listeners, keyed,
+		withNamespace(p+`,target_section_name=""}`, "gateway_namespace", "target_namespace"),
+		withNamespace(p+`}`, "gateway_namespace", "target_namespace"),
+		kuadrantKindRead(policyKind))
 }
 
 func braces(selector string) string {

@@ -81,7 +81,8 @@ or
 
 func kuadrant() *Dashboard {
 	b := newBoard(uidKuadrant, "Gateway API State / Kuadrant",
-		"Kuadrant on today's clusters: every policy kind's Accepted and Enforced conditions, the Kuadrant instance, DNS health, and whether controllers keep statuses current, from gateway-api-metrics-exporter.")
+		"Kuadrant on today's clusters: every policy kind's Accepted and Enforced conditions, the Kuadrant instance, DNS health, and whether controllers keep statuses current, from gateway-api-metrics-exporter.",
+		`{__name__=~"(gatewayapi|kuadrant)_.+_created"}`)
 	for _, p := range newKuadrantPolicies {
 		b.variable(p.lower, p.kind, fmt.Sprintf("label_values(gatewayapi_%s_created, name)", p.lower), "/(.*)/")
 	}
@@ -107,27 +108,27 @@ func kuadrant() *Dashboard {
 		`gatewayapi_kuadrant_status`, conditionTable, "Status"), 24, 5))
 
 	for _, p := range newKuadrantPolicies {
-		m := "gatewayapi_" + p.lower
-		v := "${" + p.lower + "}"
-		b.row(p.kind)
-		b.add(stat("Total", "Number of "+p.kind+"s", fmt.Sprintf(`count(%s_created{name=~"%s"}) or vector(0)`, m, v), false))
-		b.add(stat("Accepted", p.kind+"s with condition Accepted True",
-			fmt.Sprintf(`count(%s_status{type="Accepted", name=~"%s"} > 0) or vector(0)`, m, v), false))
-		b.add(stat("Enforced", p.kind+"s with condition Enforced True",
-			fmt.Sprintf(`count(%s_status{type="Enforced", name=~"%s"} > 0) or vector(0)`, m, v), false))
-		b.add(table(p.kind, p.kind+"s and the object each one targets", fmt.Sprintf(`%s_target_info{name=~"%s"}`, m, v), plainTable, ""))
-		b.add(size(table(p.kind+" Conditions", "Status conditions of each "+p.kind,
-			fmt.Sprintf(`%s_status{name=~"%s"}`, m, v), conditionTable, "Status"), 12, 6))
+		policyRow(b, p.kind, p.lower,
+			stat("Total", "Number of "+p.kind+"s", fmt.Sprintf(`count(gatewayapi_%s_created{name=~"${%s}"}) or vector(0)`, p.lower, p.lower), false))
 	}
 
-	b.row("Route Coverage")
+	b.row("Coverage")
 	for _, r := range []struct{ kind, lower string }{{"HTTPRoute", "httproute"}, {"GRPCRoute", "grpcroute"}} {
 		for _, policy := range []string{"AuthPolicy", "RateLimitPolicy"} {
-			b.add(size(linkColumn(table(r.kind+"s without "+policy,
+			b.addIn(size(linkColumn(table(r.kind+"s without "+policy,
 				"No "+policy+" on the route or on a Gateway or listener it attaches to (in the right namespace), and no parent reporting kuadrant.io/"+policy+"Affected True; as the alert "+r.kind+"Without"+policy,
-				RouteWithoutPolicy(r.kind, policy, ""), createdTable, ""),
-				"Name", r.kind+" Details", "gatewayapi"+r.lower+"s", "gateway-api-state-"+r.lower+"s", r.lower), 12, 6))
+				routeCoverage(r.kind, policy, ""), createdTable, ""),
+				"Name", r.kind+" Details", "gatewayapi"+r.lower+"s", "gateway-api-state-"+r.lower+"s", r.lower), 12, 6), "")
 		}
+	}
+	for _, g := range []struct{ policy, alert, needs string }{
+		{"DNSPolicy", "GatewayWithoutDnsPolicy", "has a hostname"},
+		{"TLSPolicy", "GatewayWithoutTlsPolicy", "terminates TLS for a hostname"},
+	} {
+		b.addIn(size(linkColumn(table("Gateway Listeners without "+g.policy,
+			"Listeners that "+g.needs+" but no "+g.policy+" targets (their Gateway, or them by sectionName); as the alert "+g.alert,
+			scoped(GatewayWithoutPolicy(g.policy, `namespace=~"$namespace"`), clusterScope), plainTable, ""),
+			"Name", "Gateway Details", uidGateways, "gateway-api-state-gateways", "gateway"), 12, 6), "")
 	}
 
 	b.row("DNS Health")

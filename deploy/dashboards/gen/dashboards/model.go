@@ -49,9 +49,41 @@ type board struct {
 	errs    []error
 	x, y, h int
 	nextID  uint32
+	// scope is added to every selector of the board's queries and variables
+	// (objectScope unless set otherwise; see scoped).
+	scope string
 }
 
-func newBoard(uid, title, description string) *board {
+// newBoard starts a dashboard with the datasource variable and the cluster
+// and namespace variables every board has; namespaces lists the namespaces
+// to offer (label_values(namespaces, namespace)).
+func newBoard(uid, title, description, namespaces string) *board {
+	b := newBoardHeader(uid, title, description)
+	b.header.WithVariable(scopeVariable("cluster", "Cluster", "label_values(gateway_metrics_up, cluster)",
+		"The cluster label Prometheus (or Thanos, Mimir) adds; with one cluster there is none, and All matches that"))
+	b.header.WithVariable(scopeVariable("namespace", "Namespace", "label_values("+scoped(namespaces, clusterScope)+", namespace)",
+		"Objects of these namespaces only: same-named objects of other namespaces are not mixed in"))
+	return b
+}
+
+// scopeVariable is a multi-value variable whose All is ".*", which also
+// matches a series without the label.
+func scopeVariable(name, label, query, description string) *dashboard.QueryVariableBuilder {
+	all := "$__all"
+	return dashboard.NewQueryVariableBuilder(name).
+		Label(label).
+		Description(description).
+		Datasource(datasource).
+		Query(dashboard.StringOrMap{Map: map[string]any{"query": query, "refId": "StandardVariableQuery"}}).
+		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
+		Sort(dashboard.VariableSortAlphabeticalAsc).
+		Multi(true).
+		IncludeAll(true).
+		AllValue(".*").
+		Current(dashboard.VariableOption{Text: dashboard.StringOrArrayOfString{String: cog.ToPtr("All")}, Value: dashboard.StringOrArrayOfString{String: &all}})
+}
+
+func newBoardHeader(uid, title, description string) *board {
 	//lint:ignore SA1019 see board.header: the classic format on purpose
 	header := dashboard.NewDashboardBuilder(title).
 		Uid(uid).
@@ -75,16 +107,17 @@ func newBoard(uid, title, description string) *board {
 			Type("prometheus").
 			IncludeAll(false).
 			Multi(false))
-	return &board{header: header, nextID: 1}
+	return &board{header: header, nextID: 1, scope: objectScope}
 }
 
 // variable adds a multi-value "All"-capable query variable filled from
-// label_values(<metric>, <label>), as the old dashboards did.
+// label_values(<metric>, <label>), as the old dashboards did, within the
+// board's scope.
 func (b *board) variable(name, label, query, regex string) {
 	b.header.WithVariable(dashboard.NewQueryVariableBuilder(name).
 		Label(label).
 		Datasource(datasource).
-		Query(dashboard.StringOrMap{Map: map[string]any{"query": query, "refId": "StandardVariableQuery"}}).
+		Query(dashboard.StringOrMap{Map: map[string]any{"query": scopedVariableQuery(query, b.scope), "refId": "StandardVariableQuery"}}).
 		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
 		Regex(regex).
 		Sort(dashboard.VariableSortAlphabeticalAsc).
@@ -118,8 +151,15 @@ func (b *board) id() uint32 {
 	return id
 }
 
-// add places p at the cursor, wrapping to a new line when it does not fit.
-func (b *board) add(p *Panel) {
+// add places p at the cursor, wrapping to a new line when it does not fit;
+// its queries select within the board's scope.
+func (b *board) add(p *Panel) { b.addIn(p, b.scope) }
+
+// addIn is add with queries in another scope (clusterScope for the
+// exporter's own series and cluster-scoped kinds, objectScope for objects),
+// or none ("") for queries scoped by hand: joins across namespaces, where
+// only one side is selected by namespace.
+func (b *board) addIn(p *Panel, scope string) {
 	if b.x+p.w > 24 {
 		b.y += b.h
 		b.x, b.h = 0, 0
@@ -128,6 +168,12 @@ func (b *board) add(p *Panel) {
 	if err != nil {
 		b.errs = append(b.errs, err)
 		return
+	}
+	for i, t := range built.Targets {
+		if q, ok := t.(prometheus.Dataquery); ok && scope != "" {
+			q.Expr = scoped(q.Expr, scope)
+			built.Targets[i] = q
+		}
 	}
 	built.GridPos = &dashboard.GridPos{H: uint32(p.h), W: uint32(p.w), X: uint32(b.x), Y: uint32(b.y)}
 	built.Id = cog.ToPtr(b.id())
@@ -455,7 +501,7 @@ func linkColumn(p *Panel, column, title, uid, slug, variable string) *Panel {
 		Id: "links",
 		Value: []map[string]any{{
 			"title": title,
-			"url":   "/d/" + uid + "/" + slug + "?var-" + variable + "=${__value.text}&${datasource:queryparam}",
+			"url":   "/d/" + uid + "/" + slug + "?var-" + variable + "=${__value.text}&${datasource:queryparam}&${cluster:queryparam}&${namespace:queryparam}",
 		}},
 	}})
 	return p

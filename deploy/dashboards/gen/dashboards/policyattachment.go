@@ -8,11 +8,14 @@ package dashboards
 const uidPolicyAttachment = "gatewayapipolicyattachment"
 
 // policyTargetNotFound is the PolicyTargetNotFound alert's expression
-// (deploy/rules/alerts.yaml) restricted to the selected kinds.
+// (deploy/rules/alerts.yaml) restricted to the selected kinds and to the
+// policies of the selected namespaces (their targets may be in any); scoped
+// by cluster with addIn(p, "") after scoped(policyTargetNotFound,
+// clusterScope).
 const policyTargetNotFound = `(
-    label_replace(gatewayapi_policy_target_info{policy_kind=~"${policy_kind}", target_namespace=""}, "target_namespace", "$1", "namespace", "(.*)")
+    label_replace(gatewayapi_policy_target_info{namespace=~"$namespace", policy_kind=~"${policy_kind}", target_namespace=""}, "target_namespace", "$1", "namespace", "(.*)")
   or
-    gatewayapi_policy_target_info{policy_kind=~"${policy_kind}", target_namespace!=""}
+    gatewayapi_policy_target_info{namespace=~"$namespace", policy_kind=~"${policy_kind}", target_namespace!=""}
 )
   unless on(target_group, target_kind, target_namespace, target_name)
 label_replace(label_replace(label_replace(label_replace(
@@ -28,7 +31,8 @@ label_replace(label_replace(gateway_metrics_up == 1,
 
 func policyAttachment() *Dashboard {
 	b := newBoard(uidPolicyAttachment, "Gateway API State / Policy Attachment",
-		"Every Policy Attachment kind in the cluster (Envoy Gateway's, Gateway API's, any project's), discovered by gateway-api-metrics-exporter without configuration: targets, and the state each ancestor reports.")
+		"Every Policy Attachment kind in the cluster (Envoy Gateway's, Gateway API's, any project's), discovered by gateway-api-metrics-exporter without configuration: targets, and the state each ancestor reports.",
+		"gatewayapi_policy_created")
 	b.variable("policy_kind", "Policy Kind", "label_values(gatewayapi_policy_created, policy_kind)", "")
 	sel := `policy_kind=~"${policy_kind}"`
 
@@ -53,7 +57,7 @@ func policyAttachment() *Dashboard {
 		`gatewayapi_policy_ancestor_condition{`+sel+`}`, conditionTable, "Status"), 24, 8))
 	b.add(size(table("Top-level Conditions", "status.conditions of policies without a PolicyStatus",
 		`gatewayapi_policy_status_condition{`+sel+`}`, conditionTable, "Status"), 12, 8))
-	b.add(size(table("Targets Not Found", "Targets of a kind the exporter reads that do not exist (the PolicyTargetNotFound alert)",
-		policyTargetNotFound, plainTable, ""), 12, 8))
+	b.addIn(size(table("Targets Not Found", "Targets of a kind the exporter reads that do not exist (the PolicyTargetNotFound alert)",
+		scoped(policyTargetNotFound, clusterScope), plainTable, ""), 12, 8), "")
 	return b.dashboard()
 }

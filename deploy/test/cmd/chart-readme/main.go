@@ -9,10 +9,11 @@ import (
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/test/chartdoc"
 	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/test/render"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/repo"
 )
 
 func main() {
-	root, err := render.RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chart-readme:", err)
 		os.Exit(1)

@@ -12,12 +12,13 @@ import (
 	"os"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/deploy/test/render"
+	"github.com/kuadrant/gateway-api-metrics-exporter/internal/repo"
 )
 
 func main() {
 	out := flag.String("out", "rendered", "directory to write <name>.yaml files into")
 	flag.Parse()
-	root, err := render.RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "render-manifests:", err)
 		os.Exit(1)
