@@ -123,10 +123,18 @@ func TestHTTPRoute(t *testing.T) {
 		t.Errorf("gatewayapi_httproute_status_parent_info has %d lines, want 3", n)
 	}
 	tel := x.get(t, x.TelemetryURL+"/metrics")
+	counted := 0
 	for _, l := range harness.SampleLines(tel.Body) {
-		if strings.HasPrefix(l, `gateway_metrics_duplicate_series_dropped_total{kind="HTTPRoute"}`) {
+		if !strings.HasPrefix(l, `gateway_metrics_family_duplicates{family="gatewayapi_httproute_`) {
+			continue
+		}
+		counted++
+		if !strings.HasSuffix(l, " 0") {
 			t.Errorf("the exporter dropped duplicate HTTPRoute series: %s", l)
 		}
+	}
+	if counted == 0 {
+		t.Error("no gateway_metrics_family_duplicates for the HTTPRoute families on the telemetry port")
 	}
 }
 

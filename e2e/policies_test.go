@@ -270,7 +270,13 @@ func meta(labels, name string) []string {
 	}
 }
 
-// ancestor are the three families of one ancestor condition.
+// entry is the lowest observedGeneration of one ancestor's conditions.
+func entry(anc, labels, generation string) []string {
+	return []string{`gatewayapi_policy_ancestor_observed_generation{` + anc + `,` + labels + `} ` + generation}
+}
+
+// ancestor are the three families of one ancestor condition (the last two
+// opt-in).
 func ancestor(anc, labels, typ, value, generation, ltt string) []string {
 	return []string{
 		`gatewayapi_policy_ancestor_condition{` + anc + `,` + labels + `,type="` + typ + `"} ` + value,
@@ -383,7 +389,8 @@ func runDiscoveredPolicies(t *testing.T, mode string) {
 	}
 	objs = append(objs, applyYAML(t, env, ns, many.String())...)
 
-	x := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns, "--collection="+mode)
+	// Every discovered family, the opt-in per-condition ones included.
+	x := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns, "--collection="+mode, "--metric-opt-in-list=^gatewayapi_policy_")
 
 	const eg = "gateway.envoyproxy.io"
 	sp, ctp := pol(eg, "v1alpha1", "SecurityPolicy", "sp-cors"), pol(eg, "v1alpha1", "ClientTrafficPolicy", "ctp-gateway")
@@ -395,19 +402,23 @@ func runDiscoveredPolicies(t *testing.T, mode string) {
 		meta(sp, "sp-cors"),
 		[]string{`gatewayapi_policy_target_info{` + sp + `,` + routeTarget + `} 1`, `gatewayapi_policy_target_resolved{` + sp + `,` + routeTarget + `} 0`},
 		ancestor(egAncestor+`,`+egController, sp, "Accepted", "1", "1", "1.7672256e+09"),
+		entry(egAncestor+`,`+egController, sp, "1"),
 
 		meta(ctp, "ctp-gateway"),
 		[]string{`gatewayapi_policy_target_info{` + ctp + `,` + gwTarget + `} 1`, `gatewayapi_policy_target_resolved{` + ctp + `,` + gwTarget + `} 0`},
 		ancestor(egAncestor+`,`+egController, ctp, "Accepted", "1", "1", "1.7672256e+09"),
 		ancestor(egAncestor+`,`+egController, ctp, "Overridden", "1", "1", "1.7672259e+09"),
+		entry(egAncestor+`,`+egController, ctp, "1"),
 
 		meta(btp, "btp-invalid"),
 		[]string{`gatewayapi_policy_target_info{` + btp + `,` + routeTarget + `} 1`, `gatewayapi_policy_target_resolved{` + btp + `,` + routeTarget + `} 0`},
 		ancestor(egAncestor+`,ancestor_section_name="http",`+egController, btp, "Accepted", "0", "1", "1.7672262e+09"),
+		entry(egAncestor+`,ancestor_section_name="http",`+egController, btp, "1"),
 
 		meta(eep, "eep-lua"),
 		[]string{`gatewayapi_policy_target_info{` + eep + `,` + gwTarget + `} 1`, `gatewayapi_policy_target_resolved{` + eep + `,` + gwTarget + `} 0`},
 		ancestor(egAncestor+`,`+egController, eep, "Accepted", "1", "1", "1.7672256e+09"),
+		entry(egAncestor+`,`+egController, eep, "1"),
 
 		// A string targetRef and a string ancestors: no target, no ancestor.
 		meta(lp("string-ref"), "string-ref"),
@@ -468,17 +479,19 @@ func runDiscoveredPolicies(t *testing.T, mode string) {
 	// The same per-family error accounting as declared kinds.
 	fams := parseText(t, x.get(t, x.TelemetryURL+"/metrics").Body)
 	evalErrs := 0.0
-	if f := fams["gateway_metrics_evaluation_errors_total"]; f != nil {
+	if f := fams["gateway_metrics_family_evaluation_errors"]; f != nil {
 		for _, m := range f.GetMetric() {
 			for _, lp := range m.GetLabel() {
 				if lp.GetName() == "family" && lp.GetValue() == "gatewayapi_policy_ancestor_condition" {
-					evalErrs += m.GetCounter().GetValue()
+					evalErrs += m.GetGauge().GetValue()
 				}
 			}
 		}
 	}
-	if evalErrs < 1 {
-		t.Errorf("gateway_metrics_evaluation_errors_total{family=\"gatewayapi_policy_ancestor_condition\"} = %v, want at least 1 (status \"maybe\")", evalErrs)
+	// The string ancestors of string-ref and the status "maybe" of
+	// map-ancestors.
+	if evalErrs != 2 {
+		t.Errorf("gateway_metrics_family_evaluation_errors{family=\"gatewayapi_policy_ancestor_condition\"} = %v, want 2 (string ancestors, status \"maybe\")", evalErrs)
 	}
 
 	// API calls: list mode makes one LIST per discovered kind per scrape
@@ -514,6 +527,7 @@ func runDiscoveredPolicies(t *testing.T, mode string) {
 		`gatewayapi_policy_target_resolved{` + q + `,` + gwTarget + `} 0`,
 		`gatewayapi_policy_status_condition{` + q + `,type="Accepted"} 1`,
 		`gatewayapi_policy_status_condition{` + q + `,type="Enforced"} 0`,
+		`gatewayapi_policy_status_observed_generation{` + q + `} 1`,
 		`gatewayapi_policy_status_condition_observed_generation{` + q + `,type="Accepted"} 1`,
 		`gatewayapi_policy_status_condition_observed_generation{` + q + `,type="Enforced"} 1`,
 		`gatewayapi_policy_status_condition_last_transition_time{` + q + `,type="Accepted"} 1.7672256e+09`,
@@ -557,13 +571,16 @@ func TestDiscoverPoliciesOff(t *testing.T) {
 	}
 	assertAllUp(t, harness.SampleLines(r.Body))
 
-	// The allow/deny lists apply to discovered families.
+	// The allow/deny lists apply to discovered families; without
+	// --metric-opt-in-list, the per-condition freshness families are not
+	// served, the per-object one is.
 	deny := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns, "--metric-denylist=gatewayapi_policy_status_condition.*,gatewayapi_policy_created")
 	lines := harness.SampleLines(deny.scrape(t).Body)
 	q := pol("policies.example.test", "v1alpha1", "QuotaPolicy", "quota")
 	assertLines(t, "denylist: gatewayapi_policy_*", harness.WithPrefix(lines, "gatewayapi_policy_"), expand(t, ns, nil, nil, []string{
 		`gatewayapi_policy_deleted{` + q + `} 0`,
 		`gatewayapi_policy_metadata_generation{` + q + `} 1`,
+		`gatewayapi_policy_status_observed_generation{` + q + `} 1`,
 		`gatewayapi_policy_target_info{` + q + `,target_group="gateway.networking.k8s.io",target_kind="Gateway",target_name="eg"} 1`,
 		`gatewayapi_policy_target_resolved{` + q + `,target_group="gateway.networking.k8s.io",target_kind="Gateway",target_name="eg"} 0`,
 	}))

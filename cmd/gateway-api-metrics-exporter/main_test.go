@@ -129,6 +129,30 @@ func TestVersionSubcommand(t *testing.T) {
 	}
 }
 
+// render serves what /metrics serves: the opt-in families only when
+// --metric-opt-in-list names them.
+func TestRenderOptIn(t *testing.T) {
+	obj := filepath.Join(t.TempDir(), "gc.yaml")
+	if err := os.WriteFile(obj, []byte("apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: gc, generation: 3, creationTimestamp: \"2024-05-16T16:17:38Z\"}\nspec: {controllerName: example.com/c}\n"+
+		"status:\n  conditions:\n  - {type: Accepted, status: \"True\", observedGeneration: 3, lastTransitionTime: \"2024-05-16T16:17:38Z\"}\n  - {type: SupportedVersion, status: \"True\", observedGeneration: 2, lastTransitionTime: \"2024-05-16T16:17:38Z\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const labels = `{customresource_group="gateway.networking.k8s.io",customresource_kind="GatewayClass",customresource_version="v1",name="gc"`
+	min := "gatewayapi_gatewayclass_status_observed_generation" + labels + "} 2\n"
+	perCondition := "gatewayapi_gatewayclass_status_condition_observed_generation" + labels + `,type="SupportedVersion"} 2` + "\n"
+	code, out := run(t, "render", obj)
+	if code != 0 || !strings.Contains(out, min) || strings.Contains(out, "status_condition_observed_generation") || strings.Contains(out, "last_transition_time") {
+		t.Errorf("default: exit %d, want %s and no per-condition family in:\n%s", code, min, out)
+	}
+	code, out = run(t, "render", "--metric-opt-in-list=gatewayapi_gatewayclass_status_condition_observed_generation", obj)
+	if code != 0 || !strings.Contains(out, min) || !strings.Contains(out, perCondition) || strings.Contains(out, "last_transition_time") {
+		t.Errorf("opted in: exit %d, want %s and %s in:\n%s", code, min, perCondition, out)
+	}
+	if code, out = run(t, "render", "--metric-opt-in-list=a(b", obj); code != 2 || !strings.Contains(out, "Go RE2 syntax") {
+		t.Errorf("a bad regular expression: exit %d:\n%s", code, out)
+	}
+}
+
 // --version prints the Prometheus exporters' block, from the values the build
 // set, and exits 0 whatever else is on the command line.
 func TestVersion(t *testing.T) {

@@ -25,6 +25,7 @@ func render(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	file := fs.String("custom-resource-state-config-file", "", "CustomResourceStateMetrics file (default: the embedded metrics-spec)")
 	inline := fs.String("custom-resource-state-config", "", "inline CustomResourceStateMetrics YAML; wins over the file")
+	optIn := fs.StringSlice("metric-opt-in-list", nil, "opt-in families (names or regular expressions) to render as well, as the exporter's flag")
 	accept := fs.String("accept", "text/plain", "format to write, as an Accept header: text/plain or application/openmetrics-text")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: gateway-api-metrics-exporter render [flags] PATH...\n\nReads objects (YAML or JSON, kind: List included; directories are walked) and\nwrites the metrics the exporter would serve for them.\n\n")
@@ -43,6 +44,12 @@ func render(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
 	}
+	keep, err := app.OptInFilter(*optIn)
+	if err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		return 2
+	}
+	plan = app.FilterPlan(plan, keep)
 	format, _ := exposition.NegotiateAccept(*accept)
 	errs := newErrorLog(logger)
 	if os.Getenv("GOGC") == "" {

@@ -17,7 +17,7 @@ import (
 
 // ourOwnFlags are the exporter's flags that kube-state-metrics does not have
 // (README, "Flags": "Ours").
-var ourOwnFlags = []string{"collection", "discover-policies", "enable-pprof", "max-concurrent-scrapes", "max-header-bytes", "scrape-timeout", "version"}
+var ourOwnFlags = []string{"collection", "discover-policies", "enable-pprof", "max-concurrent-scrapes", "max-header-bytes", "max-series", "max-series-per-family", "scrape-timeout", "version"}
 
 // ksmFlags are the flags kube-state-metrics v2.20.0 registers, from its own
 // options package (klog's included), as its main does.

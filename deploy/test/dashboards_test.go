@@ -297,7 +297,8 @@ func TestNewDashboardPanels(t *testing.T) {
 			// the telemetry port's families
 			"gateway_metrics_build_info", "gateway_metrics_scrapes_total", "gateway_metrics_scrapes_rejected_total",
 			"gateway_metrics_list_total", "gateway_metrics_list_duration_seconds_bucket",
-			"gateway_metrics_evaluation_errors_total", "gateway_metrics_duplicate_series_dropped_total",
+			"gateway_metrics_family_evaluation_errors", "gateway_metrics_family_duplicates",
+			"gateway_metrics_family_series", "gateway_metrics_family_over_limit",
 			"process_resident_memory_bytes"},
 		"policy-attachment.json": {"gatewayapi_policy_ancestor_condition", "gatewayapi_policy_target_info", "gatewayapi_policy_status_condition"},
 		"kuadrant.json": {
@@ -305,7 +306,7 @@ func TestNewDashboardPanels(t *testing.T) {
 			"gatewayapi_tokenratelimitpolicy_status", "gatewayapi_oidcpolicy_status", "gatewayapi_planpolicy_status",
 			"gatewayapi_telemetrypolicy_status", "gatewayapi_threatpolicy_status",
 			"kuadrant_dnsrecord_status", "kuadrant_dnshealthcheckprobe_healthy_status", `type="SubResourcesHealthy"`,
-			"_metadata_generation", "_observed_generation", "_last_transition_time",
+			"_metadata_generation", "status_parents|status_listeners|status_ancestors|ancestor)_observed_generation",
 			"gatewayapi_dnspolicy_target_info", "gatewayapi_tlspolicy_target_info", "gatewayapi_gateway_listener_info", // listener coverage
 		},
 	}

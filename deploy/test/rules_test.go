@@ -87,6 +87,8 @@ var requiredAlerts = []string{
 	"HTTPRouteWithoutRateLimitPolicy", "GRPCRouteWithoutAuthPolicy", "GRPCRouteWithoutRateLimitPolicy",
 	// issue 22: quiet, correct alerts
 	"GatewayNotProgrammed", "GatewayWithoutDnsPolicy", "GatewayWithoutTlsPolicy", "GatewayMetricsExporterAbsent",
+	// issue 20: the cardinality guard
+	"GatewayMetricsFamilyOverLimit",
 }
 
 func alertsByName(t *testing.T) map[string]map[string]any {

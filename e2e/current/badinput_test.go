@@ -141,23 +141,24 @@ func TestStatusOfUnexpectedShape(t *testing.T) {
 		assertLines(t, "scrape", got, want)
 	}
 
-	// Each family's errors, counted per object and scrape.
+	// Each family's errors in the objects as they are (a state, not a
+	// count of scrapes).
 	errs := map[string]string{}
 	for _, l := range x.telemetry(t) {
-		if strings.HasPrefix(l, "gateway_metrics_evaluation_errors_total{") {
+		if strings.HasPrefix(l, "gateway_metrics_family_evaluation_errors{") {
 			errs[l[strings.Index(l, `family="`)+8:strings.Index(l, `"}`)]] = l[strings.LastIndexByte(l, ' ')+1:]
 		}
 	}
 	for fam, n := range map[string]string{
-		"widget_status": "2", // conditions is a string, per scrape
+		"widget_status": "1", // conditions is a string
 		// The listener whose conditions are a string, and the listener that
-		// is a string: two per scrape.
-		"widget_listeners_conditions": "4",
-		"widget_record_conditions":    "2",
-		"widget_total":                "2",
+		// is a string.
+		"widget_listeners_conditions": "2",
+		"widget_record_conditions":    "1",
+		"widget_total":                "1",
 	} {
 		if errs[fam] != n {
-			t.Errorf("gateway_metrics_evaluation_errors_total{family=%q} = %q, want %s (all: %v)", fam, errs[fam], n, errs)
+			t.Errorf("gateway_metrics_family_evaluation_errors{family=%q} = %q, want %s (all: %v)", fam, errs[fam], n, errs)
 		}
 	}
 	// Logged once per family and problem, however many scrapes hit it.

@@ -650,11 +650,28 @@ func TestGraphEveryFamily(t *testing.T) {
 			}
 			assertLines(t, "gateway_metrics_up", harness.WithPrefix(lines, "gateway_metrics_up"), up)
 			assertLines(t, "graph families", graphServed(lines), want)
-			// The objects are well formed: no reference is skipped.
+			// The objects are well formed: no reference is skipped. Each
+			// graph family's gateway_metrics_family_series is the number of
+			// its lines in the body, in both modes (watch mode counts them
+			// in its groups, as it renders them again on graph changes).
+			inBody := map[string]int{}
+			for _, l := range lines {
+				inBody[harness.MetricName(l)]++
+			}
+			counted := 0
 			for _, l := range x.telemetry(t) {
 				if strings.Contains(l, "evaluation_errors") && isGraph(labelValue(l, "family")) && !strings.HasSuffix(l, " 0") {
 					t.Errorf("evaluation errors of a graph family on well-formed objects: %s", l)
 				}
+				if f := labelValue(l, "family"); strings.HasPrefix(l, "gateway_metrics_family_series{") && isGraph(f) {
+					counted++
+					if want := fmt.Sprintf(" %d", inBody[f]); !strings.HasSuffix(l, want) {
+						t.Errorf("%s, but the body has %d lines of %s", l, inBody[f], f)
+					}
+				}
+			}
+			if counted != len(graphFamilies) {
+				t.Errorf("gateway_metrics_family_series has %d graph families, want %d", counted, len(graphFamilies))
 			}
 		})
 	}

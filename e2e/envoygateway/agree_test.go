@@ -21,7 +21,9 @@ func TestExporterAgreesWithController(t *testing.T) {
 	ctx := t.Context()
 	env.ApplyYAML(t, "", scenarioYAML)
 
-	args := append(slices.Clone(harness.LoopbackArgs), "--kubeconfig="+env.Kubeconfig)
+	// Every opt-in family too: each condition's observedGeneration and
+	// lastTransitionTime are held to the controller's statuses as well.
+	args := append(slices.Clone(harness.LoopbackArgs), "--kubeconfig="+env.Kubeconfig, "--metric-opt-in-list=.*")
 	exporters := []struct {
 		mode string
 		x    *harness.Exporter

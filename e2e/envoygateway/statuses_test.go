@@ -173,10 +173,22 @@ func with(base map[string]string, kv ...string) map[string]string {
 // (1 when True, 0 otherwise, as kube-state-metrics reads "False" and
 // "Unknown"), its observedGeneration and its lastTransitionTime in Unix
 // seconds.
-type condFamilies struct{ value, observed, transition string }
+// condFamilies are the families of one list of conditions: each
+// condition's status, observedGeneration and lastTransitionTime (the last two
+// opt-in), and the entry's lowest observedGeneration (entry).
+type condFamilies struct{ value, observed, transition, entry string }
 
 func (s samples) addConds(t *testing.T, f condFamilies, labels map[string]string, conds []cond) {
 	t.Helper()
+	lowest, found := int64(0), false
+	for _, c := range conds {
+		if c.ObservedGeneration != nil && (!found || *c.ObservedGeneration < lowest) {
+			lowest, found = *c.ObservedGeneration, true
+		}
+	}
+	if found {
+		s[seriesKey(f.entry, labels)] = float64(lowest)
+	}
 	for _, c := range conds {
 		l := with(labels, "type", c.Type)
 		v := 0.0
@@ -197,18 +209,18 @@ func (s samples) addConds(t *testing.T, f condFamilies, labels map[string]string
 	}
 }
 
-func familiesOf(prefix string) condFamilies {
-	return condFamilies{prefix, prefix + "_observed_generation", prefix + "_last_transition_time"}
+func familiesOf(prefix, entry string) condFamilies {
+	return condFamilies{prefix, prefix + "_observed_generation", prefix + "_last_transition_time", entry}
 }
 
 var (
-	gatewayClassConds = condFamilies{"gatewayapi_gatewayclass_status", "gatewayapi_gatewayclass_status_condition_observed_generation", "gatewayapi_gatewayclass_status_condition_last_transition_time"}
-	gatewayConds      = condFamilies{"gatewayapi_gateway_status", "gatewayapi_gateway_status_condition_observed_generation", "gatewayapi_gateway_status_condition_last_transition_time"}
-	listenerConds     = familiesOf("gatewayapi_gateway_status_listeners_conditions")
-	httpRouteConds    = familiesOf("gatewayapi_httproute_status_parents_conditions")
-	grpcRouteConds    = familiesOf("gatewayapi_grpcroute_status_parents_conditions")
-	ancestorConds     = familiesOf("gatewayapi_policy_ancestor_condition")
-	policyConds       = familiesOf("gatewayapi_policy_status_condition")
+	gatewayClassConds = condFamilies{"gatewayapi_gatewayclass_status", "gatewayapi_gatewayclass_status_condition_observed_generation", "gatewayapi_gatewayclass_status_condition_last_transition_time", "gatewayapi_gatewayclass_status_observed_generation"}
+	gatewayConds      = condFamilies{"gatewayapi_gateway_status", "gatewayapi_gateway_status_condition_observed_generation", "gatewayapi_gateway_status_condition_last_transition_time", "gatewayapi_gateway_status_observed_generation"}
+	listenerConds     = familiesOf("gatewayapi_gateway_status_listeners_conditions", "gatewayapi_gateway_status_listeners_observed_generation")
+	httpRouteConds    = familiesOf("gatewayapi_httproute_status_parents_conditions", "gatewayapi_httproute_status_parents_observed_generation")
+	grpcRouteConds    = familiesOf("gatewayapi_grpcroute_status_parents_conditions", "gatewayapi_grpcroute_status_parents_observed_generation")
+	ancestorConds     = familiesOf("gatewayapi_policy_ancestor_condition", "gatewayapi_policy_ancestor_observed_generation")
+	policyConds       = familiesOf("gatewayapi_policy_status_condition", "gatewayapi_policy_status_observed_generation")
 )
 
 const (
@@ -223,7 +235,7 @@ const (
 var checkedFamilies = func() []string {
 	var out []string
 	for _, f := range []condFamilies{gatewayClassConds, gatewayConds, listenerConds, httpRouteConds, grpcRouteConds, ancestorConds, policyConds} {
-		out = append(out, f.value, f.observed, f.transition)
+		out = append(out, f.value, f.observed, f.transition, f.entry)
 	}
 	return append(out, attachedRoutesFamily, addressFamily, supportedFeaturesFamily)
 }()

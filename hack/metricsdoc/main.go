@@ -113,14 +113,7 @@ func writeKind(b *strings.Builder, k *spec.Kind, examples map[string]string) {
 			continue // a second declaration of the same family (another object shape)
 		}
 		done[f.Name] = true
-		typ := string(f.Type)
-		if f.Each.Nested != nil {
-			typ += " (nested)"
-		}
-		if f.Graph != spec.NoRelation {
-			typ += " ([graph](#the-attachment-graph-what-lies-between-objects))"
-		}
-		fmt.Fprintf(b, "| `%s` | %s | %s | %s |\n", f.Name, typ, labelList(k, f), escapeCell(f.Help))
+		fmt.Fprintf(b, "| `%s` | %s | %s | %s |\n", f.Name, typeCell(f), labelList(k, f), escapeCell(f.Help))
 	}
 	b.WriteString("\nExamples, as the exporter serves the demo objects of `internal/testenv/samples` on `make run-local`'s API server (the version read is the one `customresource_version` shows):\n\n```\n")
 	done = map[string]bool{}
@@ -148,6 +141,27 @@ func isDeletionFamily(f *spec.Family) bool {
 }
 
 func fileOf(k *spec.Kind) string { return k.File }
+
+// typeCell is a family's type, how it iterates, and whether it is opt-in.
+func typeCell(f *spec.Family) string {
+	typ := string(f.Type)
+	for lv := f.Each.Nested; lv != nil; lv = lv.Nested {
+		if lv.Aggregate != spec.NoAggregate {
+			typ += " (nested, " + lv.Aggregate.String() + ")"
+			break
+		}
+		if lv.Nested == nil {
+			typ += " (nested)"
+		}
+	}
+	if f.Graph != spec.NoRelation {
+		typ += " ([graph](#the-attachment-graph-what-lies-between-objects))"
+	}
+	if f.OptIn {
+		typ += ", **opt-in**"
+	}
+	return typ
+}
 
 // labelList names every label a family can carry, in KSM's order (sorted);
 // a "*" expansion shows where its names come from.

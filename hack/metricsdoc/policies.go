@@ -38,14 +38,15 @@ not discovered again. Each discovered kind is read at its highest served version
 or one watch (watch mode), reports ` + "`gateway_metrics_up`" + ` like any kind, and serves the families below, declared in
 [` + "`pkg/policies/families.yaml`" + `](pkg/policies/families.yaml). Every kind shares the family names;
 ` + "`policy_group`" + ` and ` + "`policy_kind`" + ` tell them apart. ` + "`--discover-policies=false`" + ` turns discovery off;
-` + "`--metric-allowlist`/`--metric-denylist`" + ` apply to these families (a kind left with none is not read). The exporter
+` + "`--metric-allowlist`/`--metric-denylist`" + ` apply to these families (a kind left with none is not read), and the opt-in
+ones are served when ` + "`--metric-opt-in-list`" + ` names them. The exporter
 needs ` + "`list`/`watch`" + ` on each discovered kind; a kind it may not list (403) is skipped, logged once, with no series and no ` + "`gateway_metrics_up`" + ` until it is granted (a kind a spec declares is reported down instead) (for Envoy
 Gateway, grant them on ` + "`gateway.envoyproxy.io`" + ` ` + "`securitypolicies`, `backendtrafficpolicies`, `clienttrafficpolicies`, `envoyextensionpolicies`, `envoypatchpolicies`" + `, e.g. with the chart's ` + "`rbac.extraRules`" + `).
 
 Objects that do not follow the shape are tolerated, never a failed scrape: a reference that is not an object (a
 string, a number) yields no ` + "`target_info`" + ` sample; a single object where a list is expected (` + "`status.ancestors`" + `,
 ` + "`status.conditions`" + `) is read as a list of one; a condition status that is not True/False/Unknown has no sample and
-counts in ` + "`gateway_metrics_evaluation_errors_total`" + `. There is no cap on references: a policy with 1,000 targetRefs
+counts in ` + "`gateway_metrics_family_evaluation_errors`" + `. There is no cap on references: a policy with 1,000 targetRefs
 has 1,000 ` + "`target_info`" + ` series (the API server bounds an object's size; Gateway API's own policies allow 16). No
 free-text field (` + "`message`, `reason`" + `) becomes a label.
 
@@ -62,11 +63,7 @@ func policiesSection() (string, error) {
 			continue
 		}
 		done[f.Name] = true
-		typ := string(f.Type)
-		if f.Each.Nested != nil {
-			typ += " (nested)"
-		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", f.Name, typ, labelList(k, f), escapeCell(f.Help))
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", f.Name, typeCell(f), labelList(k, f), escapeCell(f.Help))
 	}
 	objs, err := objects.Parse([]byte(demoPolicy))
 	if err != nil {

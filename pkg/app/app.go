@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,9 +99,10 @@ func LoadPlan(inline, file string, continueWithoutFile bool, log *slog.Logger) (
 // does not serve (an old gateway-api-state-metrics config leaves out every
 // family added since, and the alerts and panels that read them stay empty),
 // and how to get them; "" when it leaves out none. Families that keep drops
-// (--metric-allowlist/denylist) were left out on purpose and are not named.
-// Past a dozen it names the kinds, with how many families each.
-func leftOut(embedded, plan *spec.Plan, keep func(string) bool) string {
+// (--metric-allowlist/denylist, and the opt-in ones --metric-opt-in-list
+// does not name) were left out on purpose and are not named. Past a dozen it
+// names the kinds, with how many families each.
+func leftOut(embedded, plan *spec.Plan, keep func(*spec.Family) bool) string {
 	have := map[string]bool{}
 	for _, k := range plan.Kinds {
 		for _, f := range k.Families {
@@ -111,7 +113,7 @@ func leftOut(embedded, plan *spec.Plan, keep func(string) bool) string {
 	perKind := map[string]int{}
 	for _, k := range embedded.Kinds {
 		for _, f := range k.Families {
-			if have[f.Name] || (keep != nil && !keep(f.Name)) {
+			if have[f.Name] || (keep != nil && !keep(f)) {
 				continue
 			}
 			names = append(names, f.Name)
@@ -136,23 +138,47 @@ func leftOut(embedded, plan *spec.Plan, keep func(string) bool) string {
 		"run without --custom-resource-state-config(-file) to serve them: the embedded metrics-spec also serves the old configs' families (METRICS.md)", len(names), list)
 }
 
-// filterPlan drops the families --metric-allowlist/--metric-denylist exclude.
-func filterPlan(p *spec.Plan, keep func(string) bool) *spec.Plan {
-	if keep == nil {
-		return p
-	}
+// FilterPlan keeps the families keep accepts (opt-in, allow and deny lists:
+// see Options.familyFilter and OptInFilter); a kind left without families
+// stays, and reads nothing.
+func FilterPlan(p *spec.Plan, keep func(*spec.Family) bool) *spec.Plan {
 	out := &spec.Plan{}
 	for _, k := range p.Kinds {
 		nk := *k
 		nk.Families = nil
 		for _, f := range k.Families {
-			if keep(f.Name) {
+			if keep(f) {
 				nk.Families = append(nk.Families, f)
 			}
 		}
 		out.Kinds = append(out.Kinds, &nk)
 	}
 	return out
+}
+
+// warnOptIn names the --metric-opt-in-list entries that match no opt-in
+// family: a mounted kube-state-metrics config has none, as in
+// kube-state-metrics, and an entry may be a typo.
+func warnOptIn(o *Options, plan *spec.Plan, log *slog.Logger) {
+	kinds := plan.Kinds
+	if o.DiscoverPolicies {
+		kinds = append(slices.Clone(kinds), policies.Template())
+	}
+	for _, entry := range o.MetricOptIn {
+		match, err := OptInFilter([]string{entry})
+		if err != nil {
+			continue // Parse refuses it
+		}
+		found := false
+		for _, k := range kinds {
+			for _, f := range k.Families {
+				found = found || (f.OptIn && match(f))
+			}
+		}
+		if !found && strings.TrimSpace(entry) != "" {
+			log.Warn("--metric-opt-in-list entry matches no opt-in family of the spec (a mounted custom-resource-state config has none, as in kube-state-metrics; METRICS.md marks the embedded spec's)", "entry", entry)
+		}
+	}
 }
 
 // restConfig is KSM's choice: --kubeconfig and/or --apiserver, else in-cluster.
@@ -194,7 +220,8 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 			}
 		}
 	}
-	plan = filterPlan(plan, o.familyFilter())
+	warnOptIn(o, plan, log)
+	plan = FilterPlan(plan, o.familyFilter())
 	cfg, err := restConfig(o)
 	if err != nil {
 		return err
@@ -237,7 +264,8 @@ func prepare(o *Options, log *slog.Logger) error {
 // plan's kinds plus (by default) one per policy CRD the plan does not
 // declare, kept current by one watch on CRDs.
 func newCollector(ctx context.Context, o *Options, plan *spec.Plan, cfg *rest.Config, client *source.Client, tel *telemetry.Metrics, log *slog.Logger) (server.Collector, error) {
-	opts := scrape.Options{Namespaces: o.Namespaces, DeniedNamespaces: o.NamespacesDeny}
+	opts := scrape.Options{Namespaces: o.Namespaces, DeniedNamespaces: o.NamespacesDeny,
+		Limits: scrape.Limits{SeriesPerFamily: o.MaxSeriesPerFamily, Series: o.MaxSeries}}
 	switch {
 	case o.Pod != "":
 		opts.Shard = autoShard(client, o.Pod, o.PodNamespace, log)

@@ -81,6 +81,8 @@ func TestParseValidates(t *testing.T) {
 		{[]string{"--pod=ksm-0"}, "--pod and --pod-namespace go together"},
 		{[]string{"--metric-allowlist=a", "--metric-denylist=b"}, "mutually exclusive"},
 		{[]string{"--collection=poll"}, `--collection must be list or watch, got "poll"`},
+		{[]string{"--max-series-per-family=-1"}, "--max-series-per-family must be 0 (no limit) or more, got -1"},
+		{[]string{"--max-series=-5"}, "--max-series must be 0 (no limit) or more, got -5"},
 		{[]string{"--auto-gomemlimit-ratio=1.5"}, "--auto-gomemlimit-ratio must be in (0, 1]"},
 		{[]string{"--metric-denylist=(?!x)"}, "Go RE2 syntax"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
@@ -124,7 +126,7 @@ func TestFamilyFilter(t *testing.T) {
 		keep := mustParse(t, c.args...).familyFilter()
 		var got []string
 		for _, n := range names {
-			if keep == nil || keep(n) {
+			if keep(&spec.Family{Name: n}) {
 				got = append(got, n)
 			}
 		}
@@ -132,8 +134,45 @@ func TestFamilyFilter(t *testing.T) {
 			t.Errorf("%q keeps %v, want %v", c.args, got, c.want)
 		}
 	}
-	if mustParse(t).familyFilter() != nil {
-		t.Error("no list must mean no filter")
+}
+
+// --metric-opt-in-list, as in KSM: an opt-in family is served when an entry
+// (a regular expression, matching anywhere) names it; other families are
+// untouched; the allow and deny lists apply on top.
+func TestOptInList(t *testing.T) {
+	fams := []*spec.Family{
+		{Name: "gatewayapi_gateway_status"},
+		{Name: "gatewayapi_gateway_status_condition_observed_generation", OptIn: true},
+		{Name: "gatewayapi_gateway_status_condition_last_transition_time", OptIn: true},
+		{Name: "gatewayapi_httproute_status_parents_conditions_observed_generation", OptIn: true},
+	}
+	cases := []struct {
+		args []string
+		want []int
+	}{
+		{nil, []int{0}},
+		{[]string{"--metric-opt-in-list=gatewayapi_gateway_status_condition_observed_generation"}, []int{0, 1}},
+		{[]string{"--metric-opt-in-list=_observed_generation$"}, []int{0, 1, 3}},
+		{[]string{"--metric-opt-in-list= last_transition , httproute"}, []int{0, 2, 3}},
+		{[]string{"--metric-opt-in-list=.*"}, []int{0, 1, 2, 3}},
+		{[]string{"--metric-opt-in-list=.*", "--metric-denylist=httproute"}, []int{0, 1, 2}},
+		{[]string{"--metric-opt-in-list=gateway_", "--metric-allowlist=observed"}, []int{1}},
+		{[]string{"--metric-opt-in-list=kube_pod_nodeselectors"}, []int{0}},
+	}
+	for _, c := range cases {
+		keep := mustParse(t, c.args...).familyFilter()
+		var got []int
+		for i, f := range fams {
+			if keep(f) {
+				got = append(got, i)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%q serves %v, want %v", c.args, got, c.want)
+		}
+	}
+	if _, err := Parse([]string{"--metric-opt-in-list=a(b"}, io.Discard); err == nil || !strings.Contains(err.Error(), `entry "a(b"`) {
+		t.Errorf("a bad regular expression: %v", err)
 	}
 }
 
@@ -187,9 +226,9 @@ func TestLoadPlan(t *testing.T) {
 		t.Errorf("bad spec: %v", err)
 	}
 
-	// filterPlan keeps the kind and drops the families.
+	// FilterPlan keeps the kind and drops the families.
 	p, _ = LoadPlan(twoFamilies, "", false, log)
-	f := filterPlan(p, mustParse(t, "--metric-denylist=deleted").familyFilter())
+	f := FilterPlan(p, mustParse(t, "--metric-denylist=deleted").familyFilter())
 	if strings.Join(familyNames(f), " ") != "gw_created" || len(f.Kinds) != 1 || len(p.Kinds[0].Families) != 2 {
 		t.Errorf("filtered %v (kinds %d), original keeps %d families", familyNames(f), len(f.Kinds), len(p.Kinds[0].Families))
 	}
@@ -387,14 +426,14 @@ func TestLeftOutFamiliesAreNamed(t *testing.T) {
 		t.Fatalf("embedded Gateway families: %v", gatewayFamilies)
 	}
 	drop := map[string]bool{gatewayFamilies[0]: true, gatewayFamilies[2]: true}
-	some := filterPlan(embedded, func(n string) bool { return !drop[n] })
+	some := FilterPlan(embedded, func(f *spec.Family) bool { return !drop[f.Name] })
 	msg := leftOut(embedded, some, nil)
 	want := "leaves out 2 families of the embedded metrics-spec (" + gatewayFamilies[0] + ", " + gatewayFamilies[2] + "); run without --custom-resource-state-config(-file) to serve them"
 	if !strings.Contains(msg, want) {
 		t.Errorf("got %q\nwant it to contain %q", msg, want)
 	}
 	// --metric-denylist of one of them: only the other is named.
-	if msg := leftOut(embedded, some, func(n string) bool { return n != gatewayFamilies[0] }); !strings.Contains(msg, "leaves out 1 families of the embedded metrics-spec ("+gatewayFamilies[2]+")") {
+	if msg := leftOut(embedded, some, func(f *spec.Family) bool { return f.Name != gatewayFamilies[0] }); !strings.Contains(msg, "leaves out 1 families of the embedded metrics-spec ("+gatewayFamilies[2]+")") {
 		t.Errorf("with the denylist: %q", msg)
 	}
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
 
 // Options are the command-line flags. Names and defaults follow
@@ -23,6 +25,7 @@ type Options struct {
 	CRSConfig, CRSConfigFile   string
 	ContinueWithoutCRSFile     bool
 	MetricAllowlist, Denylist  []string
+	MetricOptIn                []string
 	Shard, TotalShards         int
 	Pod, PodNamespace          string
 	UseAPIServerCache          bool
@@ -41,6 +44,8 @@ type Options struct {
 	MaxInFlight    int
 	EnablePprof    bool
 	MaxHeaderBytes int
+	// The cardinality guard (scrape.Limits); 0 is no limit.
+	MaxSeriesPerFamily, MaxSeries int
 	// DiscoverPolicies adds every Policy Attachment CRD the spec does not
 	// declare (pkg/policies).
 	DiscoverPolicies bool
@@ -58,7 +63,6 @@ type Options struct {
 var notApplicable = map[string]string{
 	"resources":                        "built-in kube_* families are kube-state-metrics' job",
 	"custom-resource-state-only":       "this exporter only serves custom-resource families",
-	"metric-opt-in-list":               "custom-resource families are never opt-in",
 	"metric-labels-allowlist":          "applies to built-in kube_*_labels families only",
 	"metric-annotations-allowlist":     "applies to built-in kube_*_annotations families only",
 	"node":                             "DaemonSet sharding applies to pods only",
@@ -82,6 +86,16 @@ var notApplicable = map[string]string{
 	"skip_headers":                     "not supported",
 	"skip_log_headers":                 "not supported",
 }
+
+// DefaultMaxSeriesPerFamily is --max-series-per-family's default. The
+// largest family of the embedded spec on the benchmark fixture (2 parents x
+// 6 conditions per HTTPRoute) is a route kind's status_parents_conditions,
+// 12 samples per route: 1.2 million at 100k routes, as are its opt-in
+// per-condition freshness families. Routes with 4 parents and 8 conditions
+// each would make 3.2 million. 5 million leaves that headroom and still stops
+// a family that multiplies objects by a long list (1,000 entries per object
+// over more than 5,000 objects) before Prometheus ingests it.
+const DefaultMaxSeriesPerFamily = 5_000_000
 
 // Parse reads flags; errors name the flag.
 func Parse(args []string, stderr io.Writer) (*Options, error) {
@@ -129,6 +143,7 @@ func (o *Options) flagSet(stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVar(&o.ContinueWithoutCRSFile, "continue-without-custom-resource-state-config-file", false, "When --custom-resource-state-config-file is missing or unreadable, serve the embedded metrics-spec (with a warning) instead of exiting.")
 	fs.StringSliceVar(&o.MetricAllowlist, "metric-allowlist", nil, "Comma-separated list of family names or regular expressions to serve.")
 	fs.StringSliceVar(&o.Denylist, "metric-denylist", nil, "Comma-separated list of family names or regular expressions not to serve.")
+	fs.StringSliceVar(&o.MetricOptIn, "metric-opt-in-list", nil, "Comma-separated list of opt-in families (names or regular expressions) to serve as well; METRICS.md marks them. A mounted CRS config has none, as in kube-state-metrics.")
 	fs.IntVar(&o.Shard, "shard", 0, "This instance's shard, 0 to total-shards-1, of objects hashed by UID.")
 	fs.IntVar(&o.TotalShards, "total-shards", 1, "The total number of shards.")
 	fs.StringVar(&o.Pod, "pod", "", "Name of this pod, for automatic sharding from its StatefulSet (with --pod-namespace).")
@@ -149,6 +164,8 @@ func (o *Options) flagSet(stderr io.Writer) *pflag.FlagSet {
 	fs.IntVar(&o.MaxInFlight, "max-concurrent-scrapes", 64, "Concurrent /metrics requests served; more get 503 (they share one collection anyway).")
 	fs.BoolVar(&o.EnablePprof, "enable-pprof", false, "Serve /debug/pprof on the telemetry port.")
 	fs.IntVar(&o.MaxHeaderBytes, "max-header-bytes", 64<<10, "Largest request header accepted.")
+	fs.IntVar(&o.MaxSeriesPerFamily, "max-series-per-family", DefaultMaxSeriesPerFamily, "A family with more samples is not served at all in that scrape (never a truncated subset), and named once in the log and by gateway_metrics_family_over_limit; 0: no limit.")
+	fs.IntVar(&o.MaxSeries, "max-series", 0, "A body with more samples drops whole families, largest first, until it fits, and names them as --max-series-per-family does; 0: no limit.")
 	fs.BoolVar(&o.DiscoverPolicies, "discover-policies", true, "Serve gatewayapi_policy_* families for every Policy Attachment CRD (GEP-713) the spec does not declare, found by watching CRDs.")
 
 	var sink string
@@ -188,37 +205,73 @@ func (o *Options) validate() error {
 		return fmt.Errorf("--collection must be list or watch, got %q", o.Collection)
 	case o.AutoGoMemLimitRatio <= 0 || o.AutoGoMemLimitRatio > 1:
 		return fmt.Errorf("--auto-gomemlimit-ratio must be in (0, 1], got %v", o.AutoGoMemLimitRatio)
+	case o.MaxSeriesPerFamily < 0:
+		return fmt.Errorf("--max-series-per-family must be 0 (no limit) or more, got %d", o.MaxSeriesPerFamily)
+	case o.MaxSeries < 0:
+		return fmt.Errorf("--max-series must be 0 (no limit) or more, got %d", o.MaxSeries)
 	}
-	for _, list := range [][]string{o.MetricAllowlist, o.Denylist} {
+	for _, list := range [][]string{o.MetricAllowlist, o.Denylist, o.MetricOptIn} {
 		for _, re := range list {
-			if _, err := regexp.Compile(re); err != nil {
-				return fmt.Errorf("metric allow/deny list entry %q: %w (Go RE2 syntax; lookarounds are not supported)", re, err)
+			if _, err := regexp.Compile(strings.TrimSpace(re)); err != nil {
+				return fmt.Errorf("metric allow/deny/opt-in list entry %q: %w (Go RE2 syntax; lookarounds are not supported)", re, err)
 			}
 		}
 	}
 	return nil
 }
 
-// familyFilter implements --metric-allowlist/--metric-denylist: an entry is a
-// regular expression that matches anywhere in the name, as in KSM.
-func (o *Options) familyFilter() func(name string) bool {
+// familyFilter is what the flags serve of a spec: the opt-in families
+// --metric-opt-in-list names besides the others, then what
+// --metric-allowlist/--metric-denylist keep (KSM applies its opt-in filter in
+// addition to them too).
+func (o *Options) familyFilter() func(f *spec.Family) bool {
+	optIn, _ := OptInFilter(o.MetricOptIn) // validate checked the entries
 	list, allow := o.Denylist, false
 	if len(o.MetricAllowlist) > 0 {
 		list, allow = o.MetricAllowlist, true
 	}
-	if len(list) == 0 {
-		return nil
+	res := compileAll(list)
+	return func(f *spec.Family) bool {
+		if !optIn(f) {
+			return false
+		}
+		if len(res) == 0 {
+			return true
+		}
+		return matchesAny(res, f.Name) == allow
 	}
+}
+
+// OptInFilter is --metric-opt-in-list with kube-state-metrics' meaning: an
+// entry is a regular expression matching anywhere in the family name, and a
+// family marked opt-in is served only when an entry matches it.
+func OptInFilter(list []string) (func(f *spec.Family) bool, error) {
+	for _, s := range list {
+		if _, err := regexp.Compile(strings.TrimSpace(s)); err != nil {
+			return nil, fmt.Errorf("--metric-opt-in-list entry %q: %w (Go RE2 syntax)", s, err)
+		}
+	}
+	res := compileAll(list)
+	return func(f *spec.Family) bool { return !f.OptIn || matchesAny(res, f.Name) }, nil
+}
+
+// entries are KSM's: comma-separated, trimmed, regular expressions matching
+// anywhere in the name.
+func compileAll(list []string) []*regexp.Regexp {
 	var res []*regexp.Regexp
 	for _, s := range list {
-		res = append(res, regexp.MustCompile(strings.TrimSpace(s)))
-	}
-	return func(name string) bool {
-		for _, re := range res {
-			if re.MatchString(name) {
-				return allow
-			}
+		if s = strings.TrimSpace(s); s != "" {
+			res = append(res, regexp.MustCompile(s))
 		}
-		return !allow
 	}
+	return res
+}
+
+func matchesAny(res []*regexp.Regexp, name string) bool {
+	for _, re := range res {
+		if re.MatchString(name) {
+			return true
+		}
+	}
+	return false
 }

@@ -32,14 +32,15 @@ func SortSources(srcs []Source) {
 }
 
 // Assemble writes the families of every source, in order, with KSM's header
-// de-duplication across sources. It does not terminate an OpenMetrics body:
-// the caller may add its own families first.
+// de-duplication across sources, but the families named in withheld (nil:
+// none), which are left out whole, header and samples. It does not terminate
+// an OpenMetrics body: the caller may add its own families first.
 //
 // Kinds that share one family list (the discovered policy kinds of
 // pkg/policies) are written family by family, at the place of the first of
 // them, so that each family stays contiguous as OpenMetrics requires. A spec
 // never yields such kinds, so KSM's order is untouched.
-func Assemble(w *BodyWriter, srcs []Source, format exposition.Format) {
+func Assemble(w *BodyWriter, srcs []Source, format exposition.Format, withheld map[string]bool) {
 	seen := make(map[string]struct{})
 	done := make([]bool, len(srcs))
 	for i, s := range srcs {
@@ -56,7 +57,7 @@ func Assemble(w *BodyWriter, srcs []Source, format exposition.Format) {
 			}
 		}
 		if len(group) == 1 {
-			s.Renderer.WriteTo(w, format, seen)
+			s.Renderer.writeTo(w, format, seen, withheld)
 			continue
 		}
 		objects := 0
@@ -64,7 +65,10 @@ func Assemble(w *BodyWriter, srcs []Source, format exposition.Format) {
 			objects += r.objects
 		}
 		var hdr []byte
-		for fi := range s.Renderer.kind.Families {
+		for fi, f := range s.Renderer.kind.Families {
+			if withheld[f.Name] {
+				continue
+			}
 			hdr = group[0].writeHeader(w, hdr, fi, objects, format, seen)
 			for _, r := range group {
 				r.writeSamples(w, fi)
@@ -294,7 +298,7 @@ func (o *Offline) WriteTo(out io.Writer, format exposition.Format) error {
 	}
 	SortSources(o.srcs)
 	w := NewBodyWriter(out, false)
-	Assemble(w, o.srcs, format)
+	Assemble(w, o.srcs, format, nil)
 	if format == exposition.OpenMetrics {
 		_, _ = w.Write([]byte(exposition.EOF))
 	}

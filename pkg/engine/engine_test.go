@@ -210,8 +210,14 @@ status:
 	if len(got) != 1 || !strings.HasSuffix(got[0], `type="Ready"} 1`) {
 		t.Errorf("want the first Ready condition only, got %q", got)
 	}
-	if r.Duplicates != 1 {
-		t.Errorf("Duplicates = %d, want 1", r.Duplicates)
+	var status engine.FamilyStats
+	for i, f := range kind.Families {
+		if f.Name == "gatewayapi_gateway_status" {
+			status = r.Stats()[i]
+		}
+	}
+	if want := (engine.FamilyStats{Series: 1, Bytes: len(got[0]) + 1, Duplicates: 1}); status != want {
+		t.Errorf("gatewayapi_gateway_status stats %+v, want %+v", status, want)
 	}
 	parseStrict(t, body)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/compat"
@@ -300,6 +301,10 @@ func (e *evaluator) level(f *spec.Family, lv *spec.Level, parent any, outer labe
 		e.fail(f, fmt.Errorf("%s: expected an object or a list, got %T", lv.Path, parent))
 		return
 	}
+	if lv.Aggregate != spec.NoAggregate {
+		e.aggregate(f, lv, parent, outer)
+		return
+	}
 	e.elements(f, lv.Path, lv.LabelFromKey, lv.Path.Get(parent), func(key string, el any) {
 		labels := outer
 		if lv.LabelFromKey != "" || lv.Nested != nil {
@@ -341,6 +346,42 @@ func (e *evaluator) level(f *spec.Family, lv *spec.Level, parent any, outer labe
 		}
 		s.value = val
 	})
+}
+
+// aggregate folds the values of the elements lv iterates under parent into
+// one sample with the enclosing levels' labels (outer). An element without
+// the value is skipped, as it yields no sample without aggregate; one whose
+// value is not a number is skipped and reported. No element with a value:
+// no sample. NaN loses to any number.
+func (e *evaluator) aggregate(f *spec.Family, lv *spec.Level, parent any, outer labelSet) {
+	var acc float64
+	found := false
+	forEach(lv.Path.Get(parent), func(el any) {
+		got := lv.ValueFrom.Get(el)
+		if got == nil && !lv.NilIsZero {
+			if len(lv.ValueFrom) > 0 && !container(el) {
+				e.fail(f, fmt.Errorf("%s: %s: expected an object, got %T", lv.Path, lv.ValueFrom, el))
+			}
+			return
+		}
+		v, err := compat.ToFloat64(got, lv.NilIsZero)
+		if err != nil {
+			e.fail(f, fmt.Errorf("%s: %s: %w", lv.Path, lv.ValueFrom, err))
+			return
+		}
+		switch {
+		case !found, math.IsNaN(acc):
+			acc = v
+		case lv.Aggregate == spec.Min && v < acc, lv.Aggregate == spec.Max && v > acc:
+			acc = v
+		}
+		found = true
+	})
+	if found {
+		s := e.add()
+		s.labels = append(s.labels, outer...)
+		s.value = acc
+	}
 }
 
 // elements visits what one level iterates: the elements of a list (or a

@@ -83,7 +83,7 @@ func (r *Renderer) AddGraph(g *graph.Graph) {
 	for _, n := range r.deferred {
 		for i, f := range r.kind.Families {
 			if f.Graph != spec.NoRelation {
-				r.bufs[i] = r.appendGraphFamily(r.bufs[i], f, n, g)
+				r.bufs[i] = r.appendGraphFamily(r.bufs[i], i, n, g)
 				r.spill(i)
 			}
 		}
@@ -93,33 +93,48 @@ func (r *Renderer) AddGraph(g *graph.Graph) {
 }
 
 // ReplaceGraph returns an object's families as RenderObject made them
-// (blob, ends) with its graph families rendered anew from n.
-func (r *Renderer) ReplaceGraph(blob []byte, ends []int32, n *graph.Node, g *graph.Graph) ([]byte, []int32, int) {
-	r.Duplicates = 0
+// (blob, ends, issues) with its graph families rendered anew from n: their
+// issues are the new rendering's, the other families' are kept.
+func (r *Renderer) ReplaceGraph(blob []byte, ends []int32, issues []Issue, n *graph.Node, g *graph.Graph) ([]byte, []int32, []Issue) {
+	clear(r.stats)
 	out := make([]byte, 0, len(blob)+len(blob)/4)
 	outEnds := make([]int32, len(ends))
+	var outIssues []Issue
+	for _, is := range issues {
+		if r.kind.Families[is.Family].Graph == spec.NoRelation {
+			outIssues = append(outIssues, is)
+		}
+	}
 	start := int32(0)
 	for i, f := range r.kind.Families {
 		if f.Graph != spec.NoRelation {
-			out = r.appendGraphFamily(out, f, n, g)
+			out = r.appendGraphFamily(out, i, n, g)
+			if st := r.stats[i]; st.Duplicates > 0 || st.Errors > 0 {
+				outIssues = append(outIssues, Issue{Family: int32(i), Duplicates: int32(st.Duplicates), Errors: int32(st.Errors)})
+			}
 		} else {
 			out = append(out, blob[start:ends[i]]...)
 		}
 		start = ends[i]
 		outEnds[i] = int32(len(out))
 	}
-	return slices.Clip(out), outEnds, r.Duplicates
+	slices.SortFunc(outIssues, func(a, b Issue) int { return int(a.Family - b.Family) })
+	return slices.Clip(out), outEnds, outIssues
 }
 
-func (r *Renderer) appendGraphFamily(b []byte, f *spec.Family, n *graph.Node, g *graph.Graph) []byte {
+// appendGraphFamily renders graph family i of node n onto b, counting what
+// it writes, drops and fails at in r.stats[i] as appendFamily does.
+func (r *Renderer) appendGraphFamily(b []byte, i int, n *graph.Node, g *graph.Graph) []byte {
+	f := r.kind.Families[i]
+	r.cur = i
 	ev := &r.ev
 	g.Samples(f.Graph, n, &r.graphBuf, func(msg string) { ev.fail(f, errors.New(msg)) })
 	if r.graphBuf.Len() == 0 {
 		return b
 	}
 	ev.samples = ev.samples[:0]
-	for i := range r.graphBuf.Len() {
-		labels, v := r.graphBuf.Sample(i)
+	for j := range r.graphBuf.Len() {
+		labels, v := r.graphBuf.Sample(j)
 		s := ev.add()
 		for _, l := range labels {
 			s.labels = append(s.labels, label{l.Name, l.Value})
@@ -129,7 +144,7 @@ func (r *Renderer) appendGraphFamily(b []byte, f *spec.Family, n *graph.Node, g 
 	}
 	slices.SortStableFunc(ev.samples, func(a, b sample) int { return compareLabels(a.labels, b.labels) })
 	r.graphBase(f, n)
-	b = r.appendSamples(b, f)
+	b = r.appendSamples(b, f, &r.stats[i])
 	// The base labels were the node's, not an object's: the next family
 	// computes its own.
 	r.baseID = 0
@@ -160,7 +175,7 @@ func (r *Renderer) graphBase(f *spec.Family, n *graph.Node) {
 
 // RenderObject is RenderOne with the object's graph families rendered from n
 // (nil: none).
-func (r *Renderer) RenderObject(obj map[string]any, n *graph.Node, g *graph.Graph) (blob []byte, ends []int32, duplicates int) {
+func (r *Renderer) RenderObject(obj map[string]any, n *graph.Node, g *graph.Graph) (blob []byte, ends []int32, issues []Issue) {
 	r.raw = true
 	r.Reset(r.gvk)
 	r.Add(obj)

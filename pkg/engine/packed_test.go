@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
@@ -20,6 +21,18 @@ func (r reversed) Unpack(dst, src []byte) ([]byte, error) {
 		dst = append(dst, src[i])
 	}
 	return dst, nil
+}
+
+// tally counts one object as a store does when it packs it.
+func tally(blob []byte, ends []int32, issues []Issue) Tally {
+	t := Tally{Issues: issues}
+	start := int32(0)
+	for _, end := range ends {
+		t.Series = append(t.Series, int32(bytes.Count(blob[start:end], []byte("\n"))))
+		t.Bytes = append(t.Bytes, end-start)
+		start = end
+	}
+	return t
 }
 
 func pack(blob []byte, ends []int32) []byte {
@@ -63,17 +76,20 @@ func TestPackedObjectsWriteTheSameBody(t *testing.T) {
 	packed := NewRenderer(plan.Kinds[0], gvk, nil)
 	for _, o := range objs {
 		whole.Add(o)
-		blob, ends, _ := one.RenderOne(o)
-		packed.AddPacked(pack(blob, ends), ends, 1, reversed{})
+		blob, ends, issues := one.RenderOne(o)
+		packed.AddPacked(pack(blob, ends), ends, 1, reversed{}, tally(blob, ends, issues))
 	}
 	want := whole.AppendTo(nil, exposition.Text, map[string]struct{}{})
 	if got := packed.AppendTo(nil, exposition.Text, map[string]struct{}{}); !bytes.Equal(got, want) {
 		t.Fatalf("packed body:\n%s\nwant:\n%s", got, want)
 	}
+	if got, want := packed.Stats(), whole.Stats(); fmt.Sprint(got) != fmt.Sprint(want) || want[0].Series != 80 || want[1].Series != 14 {
+		t.Errorf("packed stats %v, whole %v; want 80 and 14 samples", got, want)
+	}
 
 	bad := NewRenderer(plan.Kinds[0], gvk, nil)
 	blob, ends, _ := one.RenderOne(objs[0])
-	bad.AddPacked(blob, ends, 1, reversed{fail: true})
+	bad.AddPacked(blob, ends, 1, reversed{fail: true}, Tally{})
 	w := NewBodyWriter(&bytes.Buffer{}, false)
 	bad.WriteTo(w, exposition.Text, map[string]struct{}{})
 	if err := w.Close(); err == nil {

@@ -102,7 +102,6 @@ type item struct {
 	unmatched int // objects of no spec kind just before this one
 	// Set by the worker.
 	outEnd, endsEnd int
-	duplicates      int
 	decodeErr       error
 	node            *graph.Node // with a graph: the object's, inserted in input order
 }
@@ -226,10 +225,9 @@ func (w *worker) render(b *batch) {
 			r = NewRenderer(it.k.r.kind, it.k.r.gvk, w.onError)
 			w.renderers[it.k.r] = r
 		}
-		r.Duplicates = 0
 		w.cur = i
 		b.out, b.ends = r.appendObject(b.out, b.ends, obj.(map[string]any))
-		it.outEnd, it.endsEnd, it.duplicates = len(b.out), len(b.ends), r.Duplicates
+		it.outEnd, it.endsEnd = len(b.out), len(b.ends)
 		it.node = w.o.extract(it.k, r, obj.(map[string]any))
 	}
 }
@@ -259,7 +257,6 @@ func (o *Offline) assemble(b *batch) error {
 		it.k.r.AddRendered(b.out[outStart:it.outEnd], b.ends[endsStart:it.endsEnd])
 		o.addToGraph(it.k, it.node)
 		o.grew(it.outEnd - outStart)
-		it.k.r.Duplicates += it.duplicates
 		outStart, endsStart = it.outEnd, it.endsEnd
 	}
 	o.Unmatched += b.unmatched

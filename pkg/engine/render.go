@@ -35,9 +35,9 @@ type Renderer struct {
 	// baseText holds r.base written out, label j ending at baseEnds[j].
 	baseText []byte
 	baseEnds []int
-	// Duplicates counts samples dropped because another element of the same
-	// object already produced the same series.
-	Duplicates int
+	// stats[i] is what family i holds, counted as it is added (see Stats).
+	stats []FamilyStats
+	cur   int // the family being evaluated, for onError
 	// graphFams counts the kind's graph families; deferred are the objects
 	// whose graph families are still to render (see graph.go).
 	graphFams int
@@ -45,25 +45,54 @@ type Renderer struct {
 	graphBuf  graph.Buffer
 }
 
+// FamilyStats is what a renderer holds of one family of its kind: its
+// samples and their bytes of text (without HELP and TYPE), and, for the
+// objects added since the last Reset, the samples dropped as duplicates
+// (another element of the same object produced the same series) and the
+// evaluation errors. Objects added with AddRendered count samples and bytes
+// only.
+type FamilyStats struct {
+	Series, Bytes, Duplicates, Errors int
+}
+
+// Add adds b's counts to a's.
+func (a *FamilyStats) Add(b FamilyStats) {
+	a.Series += b.Series
+	a.Bytes += b.Bytes
+	a.Duplicates += b.Duplicates
+	a.Errors += b.Errors
+}
+
 // NewRenderer makes a renderer for kind k read at gvk. onError receives
 // evaluation errors (KSM logs them; the caller decides how often).
 func NewRenderer(k *spec.Kind, gvk GVK, onError func(f *spec.Family, err error)) *Renderer {
-	r := &Renderer{kind: k, gvk: gvk, bufs: make([][]byte, len(k.Families)), zs: make([]zfamily, len(k.Families))}
+	r := &Renderer{kind: k, gvk: gvk, bufs: make([][]byte, len(k.Families)), zs: make([]zfamily, len(k.Families)),
+		stats: make([]FamilyStats, len(k.Families))}
 	for _, f := range k.Families {
 		if f.Graph != spec.NoRelation {
 			r.graphFams++
 		}
 	}
-	r.ev.onError = onError
+	r.ev.onError = func(f *spec.Family, err error) {
+		r.stats[r.cur].Errors++
+		if onError != nil {
+			onError(f, err)
+		}
+	}
 	r.ev.names = names{}
 	return r
 }
+
+// Stats is what each family of the kind holds, family i of the kind's
+// families at index i, whatever way its objects were added. The slice is the
+// renderer's: read it, do not keep it past a Reset.
+func (r *Renderer) Stats() []FamilyStats { return r.stats }
 
 // Reset empties the renderer for another pass, keeping its buffers.
 func (r *Renderer) Reset(gvk GVK) {
 	r.gvk = gvk
 	r.objects = 0
-	r.Duplicates = 0
+	clear(r.stats)
 	r.DropPacked()
 	for i := range r.bufs {
 		r.bufs[i] = r.bufs[i][:0]
@@ -112,7 +141,7 @@ func (r *Renderer) Add(obj map[string]any) {
 	r.baseID = 0
 	for i, f := range r.kind.Families {
 		if f.Graph == spec.NoRelation {
-			r.bufs[i] = r.appendFamily(r.bufs[i], f, obj)
+			r.bufs[i] = r.appendFamily(r.bufs[i], i, obj)
 			r.spill(i)
 		}
 	}
@@ -124,9 +153,9 @@ func (r *Renderer) Add(obj map[string]any) {
 func (r *Renderer) appendObject(dst []byte, ends []int32, obj map[string]any) ([]byte, []int32) {
 	r.baseID = 0
 	start := len(dst)
-	for _, f := range r.kind.Families {
+	for i, f := range r.kind.Families {
 		if f.Graph == spec.NoRelation {
-			dst = r.appendFamily(dst, f, obj)
+			dst = r.appendFamily(dst, i, obj)
 		}
 		ends = append(ends, int32(len(dst)-start))
 	}
@@ -155,7 +184,11 @@ func (r *Renderer) spill(i int) {
 	}
 }
 
-func (r *Renderer) appendFamily(b []byte, f *spec.Family, obj map[string]any) []byte {
+// appendFamily renders family i of one object onto b, counting what it
+// writes and drops in r.stats[i].
+func (r *Renderer) appendFamily(b []byte, i int, obj map[string]any) []byte {
+	f, st := r.kind.Families[i], &r.stats[i]
+	r.cur = i
 	r.ev.eval(f, obj)
 	if len(r.ev.samples) == 0 {
 		return b
@@ -165,18 +198,19 @@ func (r *Renderer) appendFamily(b []byte, f *spec.Family, obj map[string]any) []
 	if f.BaseID != r.baseID {
 		r.computeBase(f, obj)
 	}
-	return r.appendSamples(b, f)
+	return r.appendSamples(b, f, st)
 }
 
 // appendSamples writes the evaluator's samples of family f, sorted, with
-// the base labels; a sample whose labels repeat the one before is a
-// duplicate.
-func (r *Renderer) appendSamples(b []byte, f *spec.Family) []byte {
+// the base labels, counting them in st; a sample whose labels repeat the one
+// before is a duplicate.
+func (r *Renderer) appendSamples(b []byte, f *spec.Family, st *FamilyStats) []byte {
+	start := len(b)
 	var prev labelSet
-	for i := range r.ev.samples {
-		s := &r.ev.samples[i]
-		if i > 0 && equalLabels(prev, s.labels) {
-			r.Duplicates++
+	for j := range r.ev.samples {
+		s := &r.ev.samples[j]
+		if j > 0 && equalLabels(prev, s.labels) {
+			st.Duplicates++
 			continue
 		}
 		prev = s.labels
@@ -185,7 +219,9 @@ func (r *Renderer) appendSamples(b []byte, f *spec.Family) []byte {
 		b = append(b, ' ')
 		b = exposition.AppendFloat(b, s.value)
 		b = append(b, '\n')
+		st.Series++
 	}
+	st.Bytes += len(b) - start
 	return b
 }
 
@@ -263,8 +299,17 @@ func appendMerged(b []byte, a, base labelSet, baseText []byte, baseEnds []int) [
 // and only for names not already in seen, like KSM's header de-duplication)
 // followed by the samples. Call Finish first.
 func (r *Renderer) WriteTo(w *BodyWriter, format exposition.Format, seen map[string]struct{}) {
+	r.writeTo(w, format, seen, nil)
+}
+
+// writeTo is WriteTo without the families named in withheld (neither
+// header nor samples).
+func (r *Renderer) writeTo(w *BodyWriter, format exposition.Format, seen map[string]struct{}, withheld map[string]bool) {
 	var hdr []byte
-	for i := range r.kind.Families {
+	for i, f := range r.kind.Families {
+		if withheld[f.Name] {
+			continue
+		}
 		hdr = r.writeHeader(w, hdr, i, r.objects, format, seen)
 		r.writeSamples(w, i)
 	}
@@ -327,6 +372,8 @@ func (r *Renderer) writeSamples(w *BodyWriter, i int) {
 	}
 }
 
+var newline = []byte{'\n'}
+
 var unpackBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10+4096); return &b }}
 
 // Unpacker inflates one family's bytes of an object added with AddPacked,
@@ -341,6 +388,20 @@ type packedObject struct {
 	u    Unpacker
 }
 
+// Tally is what a run of objects added with AddPacked holds, as its store
+// counted it when it packed the run: per family of the kind, the samples
+// and bytes of text; and what rendering its objects dropped or failed at.
+type Tally struct {
+	Series, Bytes []int32
+	Issues        []Issue
+}
+
+// Issue is what rendering one object dropped (duplicate samples) or failed
+// at (evaluation errors) in family Family (its index in the kind's
+// families); Object is the object's place in its run, for the store that
+// keeps it.
+type Issue struct{ Object, Family, Duplicates, Errors int32 }
+
 // DropPacked forgets the packed objects and deferred graph nodes (a pooled
 // renderer would otherwise keep objects' bytes alive that their store has
 // since replaced, or a whole collection's graph).
@@ -353,13 +414,26 @@ func (r *Renderer) DropPacked() {
 
 // AddPacked adds a run of objects whose families are kept compressed, each
 // family on its own: family i of all of them is blob[ends[i-1]:ends[i]],
-// inflated by u as the body is written. The renderer keeps blob and ends
-// (which must not change) instead of copying the text, so a scrape of
-// pre-rendered objects holds no copy of the body. Packed objects follow any
-// added otherwise.
-func (r *Renderer) AddPacked(blob []byte, ends []int32, objects int, u Unpacker) {
+// inflated by u as the body is written, and t counts what they hold (their
+// bytes cannot be counted without inflating them). The renderer keeps blob
+// and ends (which must not change) instead of copying the text, so a scrape
+// of pre-rendered objects holds no copy of the body. Packed objects follow
+// any added otherwise.
+func (r *Renderer) AddPacked(blob []byte, ends []int32, objects int, u Unpacker, t Tally) {
 	r.objects += objects
 	r.packed = append(r.packed, packedObject{blob, ends, u})
+	for i := range r.stats {
+		if i < len(t.Series) && i < len(t.Bytes) {
+			r.stats[i].Series += int(t.Series[i])
+			r.stats[i].Bytes += int(t.Bytes[i])
+		}
+	}
+	for _, is := range t.Issues {
+		if int(is.Family) < len(r.stats) {
+			r.stats[is.Family].Duplicates += int(is.Duplicates)
+			r.stats[is.Family].Errors += int(is.Errors)
+		}
+	}
 }
 
 // AppendTo is WriteTo into a byte slice.
@@ -377,14 +451,16 @@ func (r *Renderer) AppendTo(dst []byte, format exposition.Format, seen map[strin
 func (r *Renderer) KeepRaw() { r.raw = true }
 
 // RenderOne renders a single object on its own and returns its families'
-// bytes in one buffer, family i ending at ends[i]: what watch mode keeps per
-// object, so that a scrape only copies bytes.
-func (r *Renderer) RenderOne(obj map[string]any) (blob []byte, ends []int32, duplicates int) {
+// bytes in one buffer, family i ending at ends[i], and what rendering it
+// dropped or failed at (nil when nothing): what watch mode keeps per object,
+// so that a scrape only copies bytes and its counts stay exact.
+func (r *Renderer) RenderOne(obj map[string]any) (blob []byte, ends []int32, issues []Issue) {
 	return r.RenderObject(obj, nil, nil)
 }
 
-// collectOne is the one object rendered since the last Reset as one buffer.
-func (r *Renderer) collectOne() (blob []byte, ends []int32, duplicates int) {
+// collectOne is the one object rendered since the last Reset as one buffer,
+// and what rendering it dropped or failed at.
+func (r *Renderer) collectOne() (blob []byte, ends []int32, issues []Issue) {
 	n := 0
 	for _, b := range r.bufs {
 		n += len(b)
@@ -394,17 +470,23 @@ func (r *Renderer) collectOne() (blob []byte, ends []int32, duplicates int) {
 	for i, b := range r.bufs {
 		blob = append(blob, b...)
 		ends[i] = int32(len(blob))
+		if st := r.stats[i]; st.Duplicates > 0 || st.Errors > 0 {
+			issues = append(issues, Issue{Family: int32(i), Duplicates: int32(st.Duplicates), Errors: int32(st.Errors)})
+		}
 	}
-	return blob, ends, r.Duplicates
+	return blob, ends, issues
 }
 
-// AddRendered adds one object's bytes as RenderOne made them.
+// AddRendered adds one object's bytes as RenderOne made them; its samples
+// are counted by their line ends (a label value escapes its newlines).
 func (r *Renderer) AddRendered(blob []byte, ends []int32) {
 	r.objects++
 	start := int32(0)
 	for i := range r.bufs {
 		p := blob[start:ends[i]]
 		start = ends[i]
+		r.stats[i].Series += bytes.Count(p, newline)
+		r.stats[i].Bytes += len(p)
 		if r.segment && len(r.bufs[i])+len(p) > cap(r.bufs[i]) {
 			// A new segment rather than a grown buffer: growing copies
 			// everything held so far, again and again.

@@ -126,11 +126,12 @@ func props(schema any) map[string]any {
 
 // Kinds makes one spec kind per policy CRD that plan does not declare (a kind
 // declared at any version, or a "*" kind of its group, keeps its declared
-// families and nothing more). keep is the --metric-allowlist/denylist (nil:
-// keep all); a kind left without families is not read at all. Graph families
-// come only with a plan that has some: a kube-state-metrics config builds no
-// graph. The result is sorted by group and kind.
-func Kinds(crds []CRD, plan *spec.Plan, keep func(family string) bool) []*spec.Kind {
+// families and nothing more). keep is what the flags serve (the opt-in list,
+// --metric-allowlist/denylist; nil: keep all); a kind left without families
+// is not read at all. Graph families come only with a plan that has some: a
+// kube-state-metrics config builds no graph. The result is sorted by group
+// and kind.
+func Kinds(crds []CRD, plan *spec.Plan, keep func(*spec.Family) bool) []*spec.Kind {
 	declared := map[string]bool{}
 	for _, k := range plan.Kinds {
 		declared[k.GVK.Group+"/"+k.GVK.Kind] = true
@@ -139,7 +140,7 @@ func Kinds(crds []CRD, plan *spec.Plan, keep func(family string) bool) []*spec.K
 	if graph := plan.HasGraph(); keep != nil || !graph {
 		families = nil
 		for _, f := range template.Families {
-			if (keep == nil || keep(f.Name)) && (graph || f.Graph == spec.NoRelation) {
+			if (keep == nil || keep(f)) && (graph || f.Graph == spec.NoRelation) {
 				families = append(families, f)
 			}
 		}

@@ -200,7 +200,7 @@ func TestKindsSkipDeclaredAndFilter(t *testing.T) {
 	}
 
 	// --metric-denylist=gatewayapi_policy_target_info keeps the others.
-	kinds = policies.Kinds(detectAll(t), defaultPlan(t), func(n string) bool { return n != "gatewayapi_policy_target_info" })
+	kinds = policies.Kinds(detectAll(t), defaultPlan(t), func(f *spec.Family) bool { return f.Name != "gatewayapi_policy_target_info" })
 	for _, f := range kinds[0].Families {
 		if f.Name == "gatewayapi_policy_target_info" {
 			t.Error("denied family kept")
@@ -210,7 +210,7 @@ func TestKindsSkipDeclaredAndFilter(t *testing.T) {
 		t.Errorf("want 3 kinds with every family but the two target_info declarations, got %d kinds", len(kinds))
 	}
 	// An allowlist that matches no policy family: nothing is read at all.
-	if kinds := policies.Kinds(detectAll(t), defaultPlan(t), func(n string) bool { return strings.HasPrefix(n, "gatewayapi_gateway_") }); len(kinds) != 0 {
+	if kinds := policies.Kinds(detectAll(t), defaultPlan(t), func(f *spec.Family) bool { return strings.HasPrefix(f.Name, "gatewayapi_gateway_") }); len(kinds) != 0 {
 		t.Errorf("want no kinds when every policy family is filtered out, got %d", len(kinds))
 	}
 }
@@ -284,6 +284,10 @@ func TestFamilies(t *testing.T) {
 		`gatewayapi_policy_deleted{` + q + `} 0`,
 		`gatewayapi_policy_metadata_generation{` + sp + `} 2`,
 		`gatewayapi_policy_metadata_generation{` + q + `} 1`,
+		// The lowest observedGeneration of q's conditions (sp has none at the
+		// top level), and of the conditions of sp's ancestor (2 and 1).
+		`gatewayapi_policy_status_observed_generation{` + q + `} 1`,
+		`gatewayapi_policy_ancestor_observed_generation{` + eg + `,` + sp + `} 1`,
 		// spec.targetRef of every kind, then spec.targetRefs, each sorted by labels.
 		`gatewayapi_policy_target_info{` + q + `,target_group="gateway.networking.k8s.io",target_kind="Gateway",target_name="eg"} 1`,
 		`gatewayapi_policy_target_info{` + sp + `,target_group="gateway.networking.k8s.io",target_kind="Gateway",target_name="eg",target_section_name="https"} 1`,
@@ -399,9 +403,10 @@ func TestBadShapes(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	// Each family that reads a value of the wrong shape counts an error
-	// (logged once): the ancestors string of "bad" for the three ancestor
-	// condition families, and the condition status "maybe" of "bad2".
+	// (logged once): the ancestors string of "bad" for the four ancestor
+	// families, and the condition status "maybe" of "bad2".
 	wantErrs := []string{
+		"gatewayapi_policy_ancestor_observed_generation: [conditions]: expected an object or a list, got string",
 		"gatewayapi_policy_ancestor_condition: [conditions]: expected an object or a list, got string",
 		"gatewayapi_policy_ancestor_condition_observed_generation: [conditions]: expected an object or a list, got string",
 		"gatewayapi_policy_ancestor_condition_last_transition_time: [conditions]: expected an object or a list, got string",

@@ -28,7 +28,7 @@ var CRDs = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "
 // goes is in the next Kinds.
 type Watcher struct {
 	plan *spec.Plan
-	keep func(string) bool
+	keep func(*spec.Family) bool
 	log  *slog.Logger
 
 	// OnChange, when set before Run, is called (without locks held) after
@@ -45,8 +45,8 @@ type Watcher struct {
 }
 
 // NewWatcher serves plan's kinds until Run has listed the CRDs. keep is the
-// family allow/deny filter (nil: all).
-func NewWatcher(plan *spec.Plan, keep func(string) bool, log *slog.Logger) *Watcher {
+// filter of the flags (opt-in, allow and deny lists; nil: all).
+func NewWatcher(plan *spec.Plan, keep func(*spec.Family) bool, log *slog.Logger) *Watcher {
 	return &Watcher{plan: plan, keep: keep, log: log, crds: map[string]CRD{}, kinds: plan.Kinds,
 		byKey: map[CRD]*spec.Kind{}, tried: make(chan struct{})}
 }

@@ -60,8 +60,9 @@ type Discoverer interface {
 // Observer receives what the telemetry port reports.
 type Observer interface {
 	ListDone(r source.Resource, result string, d time.Duration)
-	Duplicates(kind string, n int)
-	EvalError(family string)
+	// Families is every family's state after a result was made (see
+	// FamilyState), sorted by name.
+	Families(states []FamilyState)
 }
 
 // Options tune what is collected.
@@ -70,6 +71,7 @@ type Options struct {
 	DeniedNamespaces []string                  // applied inside Namespaces, as in KSM
 	Shard            func() (shard, total int) // KSM-compatible sharding by UID; nil: none
 	Parallel         int                       // kinds listed at once (list mode)
+	Limits           Limits                    // the cardinality guard
 }
 
 // Core is what both collection modes share: the current kinds (KindProvider),
@@ -85,6 +87,7 @@ type Core struct {
 	log   *slog.Logger
 	logs  *once.Set // problems already logged
 	evals *once.Set // evaluation errors already logged
+	guard guard
 
 	discMu sync.Mutex
 	discIn *discovery // the discovery in flight, shared by every caller
@@ -109,7 +112,7 @@ type Core struct {
 // NewCore makes the shared core.
 func NewCore(kinds KindProvider, d Discoverer, opts Options, obs Observer, log *slog.Logger) *Core {
 	return &Core{kinds: kinds, disc: d, opts: opts, obs: obs, log: log,
-		logs: once.New(4096), evals: once.New(1024),
+		logs: once.New(4096), evals: once.New(1024), guard: guard{limits: opts.Limits},
 		current: map[*spec.Kind]bool{}, fields: map[*spec.Kind]*objects.Fields{},
 		free: map[*spec.Kind][]*engine.Renderer{}, lastRead: map[*spec.Kind]source.Resource{},
 		discovered: map[string]bool{}, forbidden: map[string]bool{}}
@@ -457,14 +460,6 @@ func (c *Core) Record(kr *KindResult, r *engine.Renderer, err error) {
 	}
 	r.Finish()
 	kr.Up, kr.Err, kr.Renderer = true, nil, r
-	c.Duplicates(kr.Resource.Kind, r.Duplicates)
-}
-
-// Duplicates reports series dropped as duplicates while rendering a kind.
-func (c *Core) Duplicates(kind string, n int) {
-	if c.obs != nil && n > 0 {
-		c.obs.Duplicates(kind, n)
-	}
 }
 
 // Listed accounts for one LIST of a resource, whichever mode made it: the
@@ -530,16 +525,13 @@ func (c *Core) logOnce(level slog.Level, key, msg string, args ...any) {
 }
 
 // evalError logs each distinct evaluation error once (KSM logs one line per
-// object per update) and counts every occurrence. An optional field that is
-// absent (engine.ErrAbsent) is logged at debug level: a healthy cluster
-// logs no warning; a value of the wrong shape is a warning.
+// object per update); the renderer counts every one (FamilyStats.Errors). An
+// optional field that is absent (engine.ErrAbsent) is logged at debug level:
+// a healthy cluster logs no warning; a value of the wrong shape is a warning.
 func (c *Core) evalError(f *spec.Family, err error) {
-	if c.obs != nil {
-		c.obs.EvalError(f.Name)
-	}
 	first, full := c.evals.First(f.Name + "\x00" + err.Error())
 	if full {
-		c.log.Warn("too many distinct evaluation errors to log each once; further ones are only counted (gateway_metrics_evaluation_errors_total)")
+		c.log.Warn("too many distinct evaluation errors to log each once; further ones are only counted (gateway_metrics_family_evaluation_errors)")
 	}
 	if first {
 		c.log.Log(context.Background(), engine.LogLevel(err), "cannot evaluate family for an object (logged once)",
@@ -550,7 +542,10 @@ func (c *Core) evalError(f *spec.Family, err error) {
 // Result is one collection, shared by every scrape that reads it. Release it
 // when done writing.
 type Result struct {
-	Kinds     []KindResult
+	Kinds []KindResult
+	// Withheld are the families the cardinality guard keeps out of the body
+	// (nil: none).
+	Withheld  map[string]bool
 	refs      atomic.Int32
 	core      *Core
 	onRelease func()
@@ -565,9 +560,10 @@ func NewResult(kinds []KindResult, release func()) *Result {
 }
 
 // Result wraps kinds for n readers; their renderers return to the pool when
-// the last one releases it.
+// the last one releases it. It applies the cardinality guard and reports
+// the families' state (see account).
 func (c *Core) Result(kinds []KindResult, readers int32) *Result {
-	r := &Result{Kinds: kinds, core: c}
+	r := &Result{Kinds: kinds, core: c, Withheld: c.account(kinds)}
 	r.refs.Store(readers)
 	return r
 }

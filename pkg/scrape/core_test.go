@@ -12,7 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/exposition"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
@@ -227,19 +226,6 @@ func TestListErrorsLoggedOncePerKindAndReason(t *testing.T) {
 	}
 }
 
-type countingObserver struct {
-	mu    sync.Mutex
-	evals map[string]int
-}
-
-func (o *countingObserver) ListDone(source.Resource, string, time.Duration) {}
-func (o *countingObserver) Duplicates(string, int)                          {}
-func (o *countingObserver) EvalError(family string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.evals[family]++
-}
-
 // An optional field that is absent (no deletionTimestamp on an object that
 // is not being deleted) is counted but logged at debug level only; a value of
 // the wrong shape is a warning. So a healthy cluster logs no warning.
@@ -259,16 +245,19 @@ func TestEvalErrorLevels(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := &syncBuf{}
-	obs := &countingObserver{evals: map[string]int{}}
-	c := NewCore(PlanKinds(plan), nil, Options{}, obs, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	c := NewCore(PlanKinds(plan), nil, Options{}, nil, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	r := c.NewRenderer(plan.Kinds[0], source.Resource{Group: "example.com", Version: "v1", Kind: "Widget", Plural: "widgets"})
 	for _, replicas := range []any{int64(3), "three"} {
 		r.Add(map[string]any{"apiVersion": "example.com/v1", "kind": "Widget",
 			"metadata": map[string]any{"name": "w", "namespace": "ns"}, "spec": map[string]any{"replicas": replicas}})
 	}
 	r.Finish()
-	if want := map[string]int{"kube_customresource_deleted": 2, "kube_customresource_replicas": 1}; !maps.Equal(obs.evals, want) {
-		t.Errorf("evaluation errors counted %v, want %v", obs.evals, want)
+	counted := map[string]int{}
+	for i, st := range r.Stats() {
+		counted[plan.Kinds[0].Families[i].Name] = st.Errors
+	}
+	if want := map[string]int{"kube_customresource_deleted": 2, "kube_customresource_replicas": 1}; !maps.Equal(counted, want) {
+		t.Errorf("evaluation errors counted %v, want %v", counted, want)
 	}
 	var debug, warn []string
 	for _, l := range strings.Split(strings.TrimSpace(logs.b.String()), "\n") {

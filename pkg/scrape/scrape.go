@@ -257,7 +257,7 @@ func Write(w io.Writer, res *Result, format exposition.Format, include func(reso
 	}
 	engine.SortSources(srcs)
 	bw := engine.NewBodyWriter(w, gzipped)
-	engine.Assemble(bw, srcs, format)
+	engine.Assemble(bw, srcs, format, res.Withheld)
 	health := appendHealth(nil, res, format)
 	if format == exposition.OpenMetrics {
 		health = append(health, exposition.EOF...)

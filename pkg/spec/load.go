@@ -30,9 +30,16 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
 
-// Load parses one CustomResourceStateMetrics document (as KSM does, only the
-// first YAML document counts) and compiles it. name is used in messages.
-func Load(name string, data []byte) (*Plan, []Warning, error) {
+// Load parses a user's CustomResourceStateMetrics document (as KSM does, only
+// the first YAML document counts) and compiles it. name is used in messages.
+// It keeps kube-state-metrics' meaning: no family of it is opt-in.
+func Load(name string, data []byte) (*Plan, []Warning, error) { return load(name, data, false) }
+
+// LoadOwn is Load for one of the project's own spec files (the embedded
+// metrics-spec, pkg/policies' families), which may also mark families optIn.
+func LoadOwn(name string, data []byte) (*Plan, []Warning, error) { return load(name, data, true) }
+
+func load(name string, data []byte, own bool) (*Plan, []Warning, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
@@ -46,9 +53,13 @@ func Load(name string, data []byte) (*Plan, []Warning, error) {
 		return nil, nil, &Error{File: name, Line: yamlErrLine(err), Msg: err.Error()}
 	}
 	l := &loader{file: name}
-	l.walk(&root, rootSchema, "")
+	schema := rootSchema
+	if own {
+		schema = ownRootSchema
+	}
+	l.walk(&root, schema, "")
 	pos := l.positions(&root)
-	plan, err := compile(name, &m, pos)
+	plan, err := compile(name, &m, pos, own)
 	if err != nil {
 		return nil, l.warnings, err
 	}
@@ -82,7 +93,7 @@ type schema map[string]*schema
 
 var (
 	anyKeys    = (*schema)(nil)
-	nestedKeys = schema{"path": nil, "labelFromKey": nil, "labelsFromPath": anyKeys, "valueFrom": nil, "nilIsZero": nil}
+	nestedKeys = schema{"path": nil, "labelFromKey": nil, "labelsFromPath": anyKeys, "valueFrom": nil, "nilIsZero": nil, "aggregate": nil}
 	gaugeKeys  = schema{"labelFromKey": nil, "labelsFromPath": anyKeys, "path": nil, "valueFrom": nil, "nilIsZero": nil, "nested": &nestedKeys}
 	infoKeys   = schema{"labelFromKey": nil, "labelsFromPath": anyKeys, "path": nil, "nested": &nestedKeys}
 	stateKeys  = schema{"labelsFromPath": anyKeys, "path": nil, "list": nil, "labelName": nil, "valueFrom": nil}
@@ -93,10 +104,26 @@ var (
 	specKeys   = schema{"resources": &resKeys}
 	rootKeys   = schema{"kind": nil, "apiVersion": nil, "metadata": anyKeys, "spec": &specKeys}
 	rootSchema = &rootKeys
+	// The project's own files may also mark a metric optIn.
+	ownRootSchema = withKey(rootSchema, []string{"spec", "resources", "metrics"}, "optIn")
 )
 
 func init() {
 	nestedKeys["nested"] = &nestedKeys
+}
+
+// withKey copies s along path and adds key at its end.
+func withKey(s *schema, path []string, key string) *schema {
+	c := schema{}
+	for k, v := range *s {
+		c[k] = v
+	}
+	if len(path) == 0 {
+		c[key] = nil
+	} else {
+		c[path[0]] = withKey(c[path[0]], path[1:], key)
+	}
+	return &c
 }
 
 type loader struct {
@@ -232,7 +259,8 @@ func collectLines(n *yaml.Node, prefix string, out map[string]int) {
 	}
 }
 
-// LoadFS loads every *.yaml file of fsys in name order into one plan.
+// LoadFS loads every *.yaml file of fsys in name order into one plan, as the
+// project's own spec files (LoadOwn): it reads the embedded metrics-spec.
 func LoadFS(fsys fs.FS) (*Plan, []Warning, error) {
 	names, err := fs.Glob(fsys, "*.yaml")
 	if err != nil {
@@ -245,7 +273,7 @@ func LoadFS(fsys fs.FS) (*Plan, []Warning, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		p, ws, err := Load(n, data)
+		p, ws, err := LoadOwn(n, data)
 		warnings = append(warnings, ws...)
 		if err != nil {
 			return nil, warnings, err

@@ -91,3 +91,30 @@ func TestPrefixRules(t *testing.T) {
 		t.Errorf("default prefix: got %q", got)
 	}
 }
+
+// optIn is the project's own mark: a user's config keeps kube-state-metrics'
+// meaning (the key is unknown there, so warned about and ignored, and the
+// family served), while the project's own files (LoadOwn) make it opt-in.
+func TestOptInOnlyInOwnFiles(t *testing.T) {
+	y := header + "    - name: a\n      optIn: true\n      each: {type: Gauge, gauge: {path: [x]}}\n    - name: b\n      each: {type: Gauge, gauge: {path: [y]}}\n"
+	user, ws, err := Load("user.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := user.Kinds[0].Families; f[0].OptIn || f[1].OptIn {
+		t.Errorf("a user's config has an opt-in family: %+v %+v", f[0], f[1])
+	}
+	if len(ws) != 1 || !strings.Contains(ws[0].String(), `user.yaml:7: unknown key "spec.resources.metrics.optIn"`) {
+		t.Errorf("warnings %v, want the unknown key optIn at user.yaml:7", ws)
+	}
+	own, ws, err := LoadOwn("own.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := own.Kinds[0].Families; !f[0].OptIn || f[1].OptIn {
+		t.Errorf("own file: OptIn %v %v, want true false", f[0].OptIn, f[1].OptIn)
+	}
+	if len(ws) != 0 {
+		t.Errorf("own file: warnings %v", ws)
+	}
+}

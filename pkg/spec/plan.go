@@ -55,8 +55,11 @@ type Family struct {
 	// attachment graph (each.graph); Each is then unused.
 	Graph     Relation
 	ErrorLogV int32
-	File      string
-	Line      int
+	// OptIn families are served only when --metric-opt-in-list names them.
+	// Only the project's own spec files set it (see Generator.OptIn).
+	OptIn bool
+	File  string
+	Line  int
 }
 
 // GVKPart marks a common label whose value is the group, version or kind
@@ -114,10 +117,34 @@ type Level struct {
 	Labels       []PathLabel
 	ValueFrom    Path
 	NilIsZero    bool
-	Nested       *Level
+	// Aggregate, on the innermost level only, folds the values of the
+	// level's elements under one element of the enclosing level into a
+	// single sample carrying the enclosing levels' labels.
+	Aggregate Aggregate
+	Nested    *Level
 }
 
-func compile(file string, m *Metrics, pos positions) (*Plan, error) {
+// Aggregate is how an aggregating level folds its elements' values.
+type Aggregate byte
+
+const (
+	NoAggregate Aggregate = iota
+	Min
+	Max
+)
+
+// String is the aggregate as the spec writes it.
+func (a Aggregate) String() string {
+	switch a {
+	case Min:
+		return "min"
+	case Max:
+		return "max"
+	}
+	return ""
+}
+
+func compile(file string, m *Metrics, pos positions, own bool) (*Plan, error) {
 	plan := &Plan{}
 	for ri, r := range m.Spec.Resources {
 		rline := at(pos.resource, ri)
@@ -138,6 +165,7 @@ func compile(file string, m *Metrics, pos positions) (*Plan, error) {
 			if err != nil {
 				return nil, err
 			}
+			f.OptIn = own && g.OptIn
 			k.Families = append(k.Families, f)
 		}
 		assignBaseIDs(k)
@@ -294,6 +322,27 @@ func compileLevel(n *Nested, t Type, where string, fail func(string, string, ...
 	}
 	if t == Info && (len(n.ValueFrom) > 0 || n.NilIsZero) {
 		return nil, fail(where, "%s: an Info family has no value; remove valueFrom/nilIsZero", where)
+	}
+	switch n.Aggregate {
+	case "":
+	case "min":
+		lv.Aggregate = Min
+	case "max":
+		lv.Aggregate = Max
+	default:
+		return nil, fail(where+".aggregate", "%s.aggregate: %q is not an aggregate (min or max)", where, n.Aggregate)
+	}
+	if lv.Aggregate != NoAggregate {
+		switch {
+		case t != Gauge:
+			return nil, fail(where+".aggregate", "%s.aggregate: only a Gauge has values to aggregate", where)
+		case n.Nested != nil:
+			return nil, fail(where+".aggregate", "%s.aggregate belongs to the innermost level", where)
+		case len(n.LabelsFromPath) > 0 || n.LabelFromKey != "":
+			// The elements folded into one sample would carry different
+			// labels: there would be no single sample to give them to.
+			return nil, fail(where+".aggregate", "%s.aggregate folds the level's elements into one sample: it takes no labelsFromPath or labelFromKey", where)
+		}
 	}
 	if n.Nested != nil {
 		if len(n.ValueFrom) > 0 || n.NilIsZero {

@@ -1,6 +1,8 @@
 // Package spec reads metric families declared in kube-state-metrics'
 // CustomResourceStateMetrics format, plus this project's one extension
-// (each.<type>.nested), and compiles them into an immutable Plan.
+// (each.<type>.nested, with its aggregate), and compiles them into an
+// immutable Plan. The project's own spec files (LoadOwn, LoadFS) may also
+// mark a family optIn; a user's config (Load) cannot.
 package spec
 
 // The types mirror k8s.io/kube-state-metrics/v2/pkg/customresourcestate field
@@ -42,6 +44,10 @@ type Generator struct {
 	Name      string `yaml:"name"`
 	Help      string `yaml:"help"`
 	ErrorLogV int32  `yaml:"errorLogV"`
+	// OptIn is read from the project's own spec files only (LoadOwn,
+	// LoadFS): in a user's config the key is unknown, as it is to
+	// kube-state-metrics, which has no opt-in custom-resource families.
+	OptIn bool `yaml:"optIn"`
 }
 
 type Metric struct {
@@ -95,5 +101,11 @@ type Nested struct {
 	LabelsFromPath map[string][]string `yaml:"labelsFromPath"`
 	ValueFrom      []string            `yaml:"valueFrom"`
 	NilIsZero      bool                `yaml:"nilIsZero"`
-	Nested         *Nested             `yaml:"nested"`
+	// Aggregate ("min" or "max"), on the innermost level of a Gauge, folds
+	// the values of that level's elements into one sample per element of
+	// the enclosing level (or per object, when the enclosing path selects
+	// one element): the lowest observedGeneration of a route parent's
+	// conditions, for example.
+	Aggregate string  `yaml:"aggregate"`
+	Nested    *Nested `yaml:"nested"`
 }

@@ -3,24 +3,25 @@
 package telemetry
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/scrape"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
 )
 
 // Metrics implements scrape.Observer.
 type Metrics struct {
-	Registry   *prometheus.Registry
-	lists      *prometheus.CounterVec
-	listTime   *prometheus.HistogramVec
-	duplicates *prometheus.CounterVec
-	evalErrors *prometheus.CounterVec
-	Scrapes    *prometheus.CounterVec
-	Rejected   prometheus.Counter
+	Registry *prometheus.Registry
+	lists    *prometheus.CounterVec
+	listTime *prometheus.HistogramVec
+	families *families
+	Scrapes  *prometheus.CounterVec
+	Rejected prometheus.Counter
 }
 
 // New registers the exporter's metrics, the Go and process collectors and
@@ -37,12 +38,7 @@ func New() *Metrics {
 			Name: "gateway_metrics_list_duration_seconds", Help: "Time to list and render all pages of a kind.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 		}, []string{"group", "version", "kind"}),
-		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gateway_metrics_duplicate_series_dropped_total", Help: "Samples dropped because another element of the same object produced the same series.",
-		}, []string{"kind"}),
-		evalErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gateway_metrics_evaluation_errors_total", Help: "Family evaluations that failed for an object (a value that is not a number, a path that does not resolve).",
-		}, []string{"family"}),
+		families: newFamilies(),
 		Scrapes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_metrics_scrapes_total", Help: "Requests to /metrics, by outcome.",
 		}, []string{"outcome"}),
@@ -50,7 +46,7 @@ func New() *Metrics {
 			Name: "gateway_metrics_scrapes_rejected_total", Help: "Requests to /metrics refused because too many were in flight.",
 		}),
 	}
-	r.MustRegister(m.lists, m.listTime, m.duplicates, m.evalErrors, m.Scrapes, m.Rejected,
+	r.MustRegister(m.lists, m.listTime, m.families, m.Scrapes, m.Rejected,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector("gateway_metrics"))
 	return m
@@ -61,6 +57,61 @@ func (m *Metrics) ListDone(r source.Resource, result string, d time.Duration) {
 	m.listTime.WithLabelValues(r.Group, r.Version, r.Kind).Observe(d.Seconds())
 }
 
-func (m *Metrics) Duplicates(kind string, n int) { m.duplicates.WithLabelValues(kind).Add(float64(n)) }
+// Families keeps the families' state for the next scrape of the telemetry
+// port.
+func (m *Metrics) Families(states []scrape.FamilyState) { m.families.states.Store(&states) }
 
-func (m *Metrics) EvalError(family string) { m.evalErrors.WithLabelValues(family).Inc() }
+// families serves the state of every family as the last /metrics collection
+// held it (list mode: the objects listed; watch mode: the stores), the same
+// meaning in both modes: gauges, not counters, so that a value says what is
+// true now whatever the scrape rate or the number of changes.
+type families struct {
+	states                                     atomic.Pointer[[]scrape.FamilyState]
+	series, bytes, duplicates, errors, overLim *prometheus.Desc
+}
+
+func newFamilies() *families {
+	return &families{
+		series: prometheus.NewDesc("gateway_metrics_family_series",
+			"Samples of the family in the last /metrics collection (list mode) or in the watch stores at the last scrape (watch mode), all kinds of the family together; served unless gateway_metrics_family_over_limit is 1.",
+			[]string{"family"}, nil),
+		bytes: prometheus.NewDesc("gateway_metrics_family_bytes",
+			"Bytes of the family's samples in the text format (without HELP and TYPE), as gateway_metrics_family_series counts them.",
+			[]string{"family"}, nil),
+		duplicates: prometheus.NewDesc("gateway_metrics_family_duplicates",
+			"Samples of the family not served because another element of the same object produced the same series, in the objects gateway_metrics_family_series counts.",
+			[]string{"family"}, nil),
+		errors: prometheus.NewDesc("gateway_metrics_family_evaluation_errors",
+			"Evaluations of the family that failed for an object (a value that is not a number, a path that does not resolve), in the objects gateway_metrics_family_series counts.",
+			[]string{"family"}, nil),
+		overLim: prometheus.NewDesc("gateway_metrics_family_over_limit",
+			"1 while the family is withheld from /metrics for being over limit (--max-series-per-family, or --max-series: the body's largest families go first), 0 once it is served again; only families that crossed the limit since the exporter started have a series.",
+			[]string{"family", "limit"}, nil),
+	}
+}
+
+func (f *families) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{f.series, f.bytes, f.duplicates, f.errors, f.overLim} {
+		ch <- d
+	}
+}
+
+func (f *families) Collect(ch chan<- prometheus.Metric) {
+	p := f.states.Load()
+	if p == nil {
+		return
+	}
+	for _, st := range *p {
+		ch <- prometheus.MustNewConstMetric(f.series, prometheus.GaugeValue, float64(st.Series), st.Name)
+		ch <- prometheus.MustNewConstMetric(f.bytes, prometheus.GaugeValue, float64(st.Bytes), st.Name)
+		ch <- prometheus.MustNewConstMetric(f.duplicates, prometheus.GaugeValue, float64(st.Duplicates), st.Name)
+		ch <- prometheus.MustNewConstMetric(f.errors, prometheus.GaugeValue, float64(st.Errors), st.Name)
+		for _, limit := range st.Crossed {
+			v := 0.0
+			if st.Withheld == limit {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(f.overLim, prometheus.GaugeValue, v, st.Name, limit)
+		}
+	}
+}

@@ -95,11 +95,8 @@ func (s *store) refreshGraph() {
 			if n == nil {
 				continue
 			}
-			blob, ends, dups := s.render.ReplaceGraph(o.blob, o.ends, n, s.graph)
-			if dups > 0 {
-				s.core.Duplicates(s.kind, dups)
-			}
-			o.blob, o.ends, changed = blob, ends, true
+			o.blob, o.ends, o.issues = s.render.ReplaceGraph(o.blob, o.ends, o.issues, n, s.graph)
+			changed = true
 		}
 		if changed {
 			// Replaced, never changed: a scrape may be reading the old one.

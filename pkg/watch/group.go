@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -8,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/s2"
+
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
 )
 
 // groupSize is how many objects a sync packs together; a group that grows
@@ -17,11 +20,13 @@ import (
 const groupSize = 64
 
 // object is one object's families as engine.Renderer.RenderOne makes them:
-// family i is blob[ends[i-1]:ends[i]].
+// family i is blob[ends[i-1]:ends[i]]; issues are what rendering it dropped
+// or failed at (usually none).
 type object struct {
-	key  string // namespace, NUL, name
-	blob []byte
-	ends []int32
+	key    string // namespace, NUL, name
+	blob   []byte
+	ends   []int32
+	issues []engine.Issue
 }
 
 // group is a run of objects in (namespace, name) order, kept compressed
@@ -37,6 +42,17 @@ type group struct {
 	blob []byte  // the families' blocks
 	ends []int32 // family i's block ends at ends[i]
 	lens []byte  // s2 block: uvarint length of family i of object j, object by object
+	// What the group holds, counted when it is packed (a change repacks
+	// the group, so the counts follow every upsert and remove): family i's
+	// samples and bytes of text, and its objects' issues (Object: the
+	// object's place in the group).
+	series, size []int32
+	issues       []engine.Issue
+}
+
+// tally is what the group holds, for engine.Renderer.AddPacked.
+func (g *group) tally() engine.Tally {
+	return engine.Tally{Series: g.series, Bytes: g.size, Issues: g.issues}
 }
 
 func (g *group) firstKey() string { return g.keys[:strings.IndexByte(g.keys, '\n')] }
@@ -52,12 +68,16 @@ func (g *group) has(key string) bool { return strings.Contains("\n"+g.keys, "\n"
 // mu held.
 func (s *store) pack(objs []object) *group {
 	families := len(objs[0].ends)
-	g := &group{n: len(objs), ends: make([]int32, families)}
+	g := &group{n: len(objs), ends: make([]int32, families), series: make([]int32, families), size: make([]int32, families)}
 	var keys strings.Builder
 	var lens []byte
-	for _, o := range objs {
+	for j, o := range objs {
 		keys.WriteString(o.key)
 		keys.WriteByte('\n')
+		for _, is := range o.issues {
+			is.Object = int32(j)
+			g.issues = append(g.issues, is)
+		}
 		start := int32(0)
 		for _, end := range o.ends {
 			lens = binary.AppendUvarint(lens, uint64(end-start))
@@ -83,6 +103,8 @@ func (s *store) pack(objs []object) *group {
 		if len(s.scratch) > 0 {
 			s.zbuf = s2.EncodeBetter(s.zbuf[:cap(s.zbuf)], s.scratch)
 			blob = append(blob, s.zbuf...)
+			// One line per sample: a label value escapes its newlines.
+			g.series[i], g.size[i] = int32(bytes.Count(s.scratch, newline)), int32(len(s.scratch))
 		}
 		g.ends[i] = int32(len(blob))
 	}
@@ -146,8 +168,16 @@ func (s *store) unpack(g *group) ([]object, error) {
 		}
 		objs[j] = object{key: keys[j], blob: all[from:len(all):len(all)], ends: ends}
 	}
+	for _, is := range g.issues {
+		if is.Object < 0 || int(is.Object) >= len(objs) {
+			return nil, fmt.Errorf("corrupt group: an issue of object %d of %d", is.Object, len(objs))
+		}
+		objs[is.Object].issues = append(objs[is.Object].issues, is)
+	}
 	return objs, nil
 }
+
+var newline = []byte{'\n'}
 
 // find is the index of the group o's key falls in: the last whose first key
 // is not after it (0 when it comes before every group).

@@ -19,7 +19,7 @@ import (
 // A store kept in compressed groups serves, after any mix of objects listed
 // out of order, added between others (splitting groups), changed and
 // deleted, the body a renderer makes of the same objects added whole in
-// (namespace, name) order.
+// (namespace, name) order, and counts what the renderer counts.
 func TestGroupsServeWhatTheObjectsRender(t *testing.T) {
 	plan, _, err := spec.Load("w.yaml", []byte(`spec:
   resources:
@@ -46,6 +46,12 @@ func TestGroupsServeWhatTheObjectsRender(t *testing.T) {
 		if rng.IntN(3) == 0 {
 			spec["x"] = "y" // the third family is empty in most objects
 		}
+		if rng.IntN(5) == 0 {
+			spec["size"] = "big" // an evaluation error
+		}
+		if items := spec["items"].([]any); len(items) > 0 && rng.IntN(4) == 0 {
+			spec["items"] = append(items, items[0]) // a duplicate series
+		}
 		return map[string]any{"metadata": map[string]any{"namespace": ns, "name": name, "uid": ns + "/" + name}, "spec": spec}
 	}
 	model := map[string]map[string]any{}
@@ -70,6 +76,11 @@ func TestGroupsServeWhatTheObjectsRender(t *testing.T) {
 		if got := r.AppendTo(nil, exposition.Text, map[string]struct{}{}); !bytes.Equal(got, want) {
 			t.Fatalf("%s: served\n%s\nwant\n%s", when, got, want)
 		}
+		// The groups' counts are the objects': samples, bytes, duplicates
+		// and evaluation errors per family.
+		if got, want := r.Stats(), whole.Stats(); !slices.Equal(got, want) {
+			t.Fatalf("%s: the groups count %+v, the objects %+v", when, got, want)
+		}
 		for i, g := range st.groups {
 			if g.n == 0 || g.n > 2*groupSize {
 				t.Fatalf("%s: group %d holds %d objects", when, i, g.n)
@@ -80,7 +91,7 @@ func TestGroupsServeWhatTheObjectsRender(t *testing.T) {
 		}
 	}
 
-	st := newStore(engine.NewRenderer(kind, gvk, nil), 0, 1, nil, "Widget")
+	st := newStore(engine.NewRenderer(kind, gvk, nil), 0, 1)
 	st.synced = true
 	// A LIST in order but for a few objects (a cache that does not sort).
 	var listed []map[string]any
@@ -161,7 +172,7 @@ func TestUnreadableGroupEndsTheWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	gvk := engine.GVK{Group: "example.com", Version: "v1", Kind: "Widget"}
-	st := newStore(engine.NewRenderer(plan.Kinds[0], gvk, nil), 0, 1, nil, "Widget")
+	st := newStore(engine.NewRenderer(plan.Kinds[0], gvk, nil), 0, 1)
 	b := st.begin()
 	for _, name := range []string{"w1", "w2", "w3"} {
 		st.add(b, widget("a", name, 1).Object)

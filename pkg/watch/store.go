@@ -30,8 +30,6 @@ type store struct {
 	render                *engine.Renderer // one object at a time; guarded by mu
 	zbuf, scratch, packed []byte           // guarded by mu
 	shard, shards         int
-	core                  *scrape.Core
-	kind                  string
 
 	// graph, when on, gets every object of the scope (namespace; "" for
 	// all), another shard's too; once a build commits, the kind is known
@@ -42,8 +40,8 @@ type store struct {
 	everSynced bool
 }
 
-func newStore(r *engine.Renderer, shard, shards int, core *scrape.Core, kind string) *store {
-	return &store{render: r, shard: shard, shards: shards, core: core, kind: kind}
+func newStore(r *engine.Renderer, shard, shards int) *store {
+	return &store{render: r, shard: shard, shards: shards}
 }
 
 // watched records whether a watch could be opened: while it cannot (the API
@@ -249,11 +247,8 @@ func (s *store) renderObject(obj map[string]any) (o object, keep bool) {
 	if !scrape.Keeps(uid(obj), s.shard, s.shards) {
 		return object{}, false
 	}
-	blob, ends, dups := s.render.RenderObject(obj, n, s.graph)
-	if dups > 0 {
-		s.core.Duplicates(s.kind, dups)
-	}
-	return object{key: objectKey(obj), blob: blob, ends: ends}, true
+	blob, ends, issues := s.render.RenderObject(obj, n, s.graph)
+	return object{key: objectKey(obj), blob: blob, ends: ends, issues: issues}, true
 }
 
 // Unpack appends one family's bytes of one of the store's groups to dst.

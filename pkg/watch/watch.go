@@ -153,7 +153,7 @@ func (c *Collector) start(kr scrape.KindResult, shard, shards int) *resourceWatc
 	// reads them one after the other in list mode's order.
 	scopes := slices.SortedFunc(slices.Values(c.Scopes(r)), func(a, b scrape.Scope) int { return cmp.Compare(a.Namespace, b.Namespace) })
 	for _, sc := range scopes {
-		st := newStore(c.NewRenderer(kr.Kind, r), shard, shards, c.Core, r.Kind)
+		st := newStore(c.NewRenderer(kr.Kind, r), shard, shards)
 		if c.GraphOn() {
 			st.graph, st.gk, st.namespace = c.graph, scrape.GraphKind(r), sc.Namespace
 		}
@@ -239,7 +239,7 @@ func (w *resourceWatch) fill(ctx context.Context, r *engine.Renderer) error {
 		}
 	}
 	for _, g := range groups {
-		r.AddPacked(g.blob, g.ends, g.n, g.st)
+		r.AddPacked(g.blob, g.ends, g.n, g.st, g.tally())
 	}
 	return ctx.Err()
 }

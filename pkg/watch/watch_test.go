@@ -67,8 +67,7 @@ func (o *observer) ListDone(_ source.Resource, _ string, d time.Duration) {
 	o.lists = append(o.lists, d)
 	o.mu.Unlock()
 }
-func (o *observer) Duplicates(string, int) {}
-func (o *observer) EvalError(string)       {}
+func (o *observer) Families([]scrape.FamilyState) {}
 
 func widget(ns, name string, n int64) *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "example.com/v1", "kind": "Widget",

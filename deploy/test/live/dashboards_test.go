@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -243,11 +244,22 @@ func TestDashboardsWithPrometheus(t *testing.T) {
 
 	// Prometheus "live" with the alert rules, scraping an exporter on the
 	// test API server (admin credentials; RBAC is TestManifestsOnAPIServer's),
-	// both its ports, under the job our ServiceMonitors give it.
+	// both its ports, under the job our ServiceMonitors give it. A second
+	// exporter, whose telemetry port only is scraped (its own job), serves
+	// one family over a limit of 1 (every GatewayClass of the samples and
+	// fixtures), so that the guard's panel and alert have something to show;
+	// one /metrics scrape makes its state.
 	liveX := startExporter(t, "exporter(live)", append(slices.Clone(loopbackArgs), "--kubeconfig="+env.Kubeconfig)...)
+	guardedX := startExporter(t, "exporter(guarded)", append(slices.Clone(loopbackArgs), "--kubeconfig="+env.Kubeconfig,
+		"--max-series-per-family=1", "--metric-allowlist=^gatewayapi_gatewayclass_info$", "--discover-policies=false")...)
+	if b := guardedX.scrape(t); bytes.Contains(b, []byte("gatewayapi_gatewayclass_info")) {
+		t.Fatalf("the guarded exporter serves gatewayapi_gatewayclass_info over a limit of 1:\n%s", b)
+	}
 	alerts := filepath.Join(root, "deploy/rules/alerts.yaml")
-	live := startPrometheus(t, promBin, "live", []scrapeJob{{Name: "gateway-api-metrics-exporter",
-		Target: hostPort(liveX.MetricsURL), More: []string{hostPort(liveX.TelemetryURL)}}}, []string{alerts})
+	live := startPrometheus(t, promBin, "live", []scrapeJob{
+		{Name: "gateway-api-metrics-exporter", Target: hostPort(liveX.MetricsURL), More: []string{hostPort(liveX.TelemetryURL)}},
+		{Name: "guarded-telemetry", Target: hostPort(guardedX.TelemetryURL)},
+	}, []string{alerts})
 
 	// Prometheus "ksm" and "ours", when the reference data is there.
 	var ksm, ours *prometheus
@@ -516,6 +528,18 @@ func TestDashboardsWithPrometheus(t *testing.T) {
 			} {
 				want[alert] = objs
 			}
+		}
+		// The guarded exporter's family, over its limit of 1.
+		r, err := live.query(`ALERTS{alertname="GatewayMetricsFamilyOverLimit"}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var over []string
+		for _, s := range r.Series {
+			over = append(over, s.Labels["job"]+": "+s.Labels["family"]+" over --"+s.Labels["limit"])
+		}
+		if want := []string{"guarded-telemetry: gatewayapi_gatewayclass_info over --max-series-per-family"}; !slices.Equal(over, want) {
+			t.Errorf("alert GatewayMetricsFamilyOverLimit: got %v, want %v", over, want)
 		}
 		for alert, objs := range want {
 			r, err := live.query(fmt.Sprintf(`ALERTS{alertname=%q}`, alert))

@@ -355,21 +355,31 @@ func exporter() *Dashboard {
 		`gateway_metrics_build_info`, plainTable, ""), 12, 5))
 	own(stat("Scrapes Rejected (1h)", "Requests to /metrics refused with 503 because --max-concurrent-scrapes were in flight",
 		`sum(increase(gateway_metrics_scrapes_rejected_total[1h])) or vector(0)`, true))
-	own(stat("Duplicates Dropped (1h)", "Samples dropped because two elements of one object gave the same series (gateway_metrics_duplicate_series_dropped_total)",
-		`sum(increase(gateway_metrics_duplicate_series_dropped_total[1h])) or vector(0)`, true))
-	own(stat("Evaluation Errors (1h)", "Family evaluations that failed for an object (gateway_metrics_evaluation_errors_total): a value of the wrong shape, or an optional field that is absent",
-		`sum(increase(gateway_metrics_evaluation_errors_total[1h])) or vector(0)`, false))
+	own(stat("Duplicate Samples", "Samples not served because two elements of one object gave the same series, in the objects the exporter holds now (gateway_metrics_family_duplicates, the largest instance)",
+		`sum(max by (family) (gateway_metrics_family_duplicates)) or vector(0)`, true))
+	own(stat("Evaluation Errors", "Family evaluations that fail for the objects the exporter holds now (gateway_metrics_family_evaluation_errors, the largest instance): a value of the wrong shape, or an optional field that is absent",
+		`sum(max by (family) (gateway_metrics_family_evaluation_errors)) or vector(0)`, false))
 	own(size(timeseries("Scrapes by Outcome", "Requests to /metrics per second: complete, partial (a kind down) or timeout",
 		`sum by (outcome) (rate(gateway_metrics_scrapes_total[$__rate_interval]))`, "{{outcome}}", "reqps"), 12, 8))
 	own(timeseries("LISTs by Result", "Paginated LISTs per second (list mode; in watch mode the relists), by success or error",
 		`sum by (result) (rate(gateway_metrics_list_total[$__rate_interval]))`, "{{result}}", "reqps"))
 	own(timeseries("LIST Duration p90 per Kind", "90th percentile of the time to list and render all pages of a kind",
 		`histogram_quantile(0.9, sum by (le, group, version, kind) (rate(gateway_metrics_list_duration_seconds_bucket[$__rate_interval])))`, "{{kind}}.{{group}}/{{version}}", "s"))
-	own(size(table("Evaluation Errors by Family (1h)", "gateway_metrics_evaluation_errors_total per family over the last hour; the exporter logs each distinct wrong-shaped value once",
-		`sum by (family) (increase(gateway_metrics_evaluation_errors_total[1h]))`, countTable, "# Errors"), 12, 8))
+	own(size(table("Evaluation Errors by Family", "gateway_metrics_family_evaluation_errors of the families that have some, in the objects the exporter holds now (the largest instance); the exporter logs each distinct wrong-shaped value once",
+		`max by (family) (gateway_metrics_family_evaluation_errors) > 0`, countTable, "# Errors"), 12, 8))
 	own(timeseries("Resident Memory", "process_resident_memory_bytes of each exporter instance",
 		`process_resident_memory_bytes and on(job, instance) gateway_metrics_build_info`, "{{instance}}", "bytes"))
 	own(timeseries("CPU", "CPU seconds per second of each exporter instance",
 		`rate(process_cpu_seconds_total[$__rate_interval]) and on(job, instance) gateway_metrics_build_info`, "{{instance}}", "short"))
+
+	// What each family costs in Prometheus, per exporter instance, as the
+	// limits apply per instance.
+	b.row("Cardinality")
+	own(stat("Families Over Limit", "Families withheld from /metrics for being over --max-series-per-family or --max-series (gateway_metrics_family_over_limit), as the alert GatewayMetricsFamilyOverLimit",
+		`count(max by (family) (gateway_metrics_family_over_limit) == 1) or vector(0)`, true))
+	own(size(table("Top Families by Series", "The 20 families with the most samples (gateway_metrics_family_series, the largest exporter instance): what each costs in Prometheus",
+		`topk(20, max by (family) (gateway_metrics_family_series))`, countTable, "# Series"), 11, 8))
+	own(size(timeseries("Series per Family", "gateway_metrics_family_series of the 10 largest families over time (the largest exporter instance)",
+		`topk(10, max by (family) (gateway_metrics_family_series))`, "{{family}}", "short"), 10, 8))
 	return b.dashboard()
 }

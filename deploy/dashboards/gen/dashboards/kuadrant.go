@@ -38,22 +38,24 @@ func policyFamilies(family, matchers string) string {
 }
 
 // StaleObjects is the PromQL that counts, per object (and, for route
-// parents, per controller that wrote the condition), the status conditions,
-// top-level and nested (listeners, route parents, policy ancestors), and
-// status.observedGeneration (Kuadrant's controllers write it instead of
-// per-condition ones), whose observedGeneration is behind the object's metadata.generation: the
-// controller has not reconciled the latest spec. A condition without
-// observedGeneration (0) is not judged. Each condition family is paired with
-// its own kind's metadata_generation by the customresource_* labels
-// (policy_* for the discovered Policy Attachment kinds), within one exporter
-// instance: unsharded replicas each export every object, and each answers
-// the same (max, not a sum, across them). The alert
+// parents and policy ancestors, per controller that wrote them), the
+// observedGenerations behind the object's metadata.generation: the
+// controller has not reconciled the latest spec. It reads the default
+// families, where staleness is decided: per object (the lowest of the
+// top-level conditions', or status.observedGeneration, which Kuadrant's
+// controllers write instead) and per status entry (route parent, listener,
+// policy ancestor: the lowest of its conditions'); never the opt-in
+// per-condition ones. An observedGeneration of 0 (unset) is not judged. Each
+// family is paired with its own kind's metadata_generation by the
+// customresource_* labels (policy_* for the discovered Policy Attachment
+// kinds), within one exporter instance: unsharded replicas each export every
+// object, and each answers the same (max, not a sum, across them). The alert
 // ControllerNotReconciling has the same expression (deploy/test checks it).
 func StaleObjects() string {
 	const object = "customresource_group, customresource_kind, policy_group, policy_kind, namespace, name"
 	return `max by (` + object + `, controller_name) (
   count by (` + object + `, controller_name, job, instance) (
-      {__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_(status|status_condition|status_[a-z]+_conditions|ancestor_condition)_observed_generation"} > 0
+      {__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_(status|status_parents|status_listeners|status_ancestors|ancestor)_observed_generation"} > 0
     < on(` + object + `, job, instance) group_left()
       {__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_metadata_generation"}
   )
@@ -157,12 +159,16 @@ func kuadrant() *Dashboard {
 		`max by (namespace, name) (kuadrant_dnshealthcheckprobe_status_consecutive_failures)`, "{{namespace}}/{{name}}", "short"), 12, 6))
 
 	b.row("Status Freshness")
-	b.add(stat("Stale Objects", "Objects with at least one status condition whose observedGeneration is behind metadata.generation",
+	b.add(stat("Stale Objects", "Objects whose status (or a route parent, listener or policy ancestor of it) has an observedGeneration behind metadata.generation",
 		`count(`+StaleObjects()+`) or vector(0)`, true))
-	b.add(size(table("Stale Status Conditions", "Conditions behind metadata.generation, per object and controller: the controller has not reconciled the latest spec",
-		StaleObjects(), countTable, "# Stale Conditions"), 20, 6))
-	b.add(size(table("Failing Conditions, Seconds Since Transition", "Top-level conditions False or Unknown, and for how long (now minus lastTransitionTime)",
-		`time() - ({__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_status_condition_last_transition_time"} and on(customresource_group, customresource_kind, namespace, name, type) ({__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_status"} == 0))`,
-		countTable, "Seconds"), 24, 8))
+	b.add(size(table("Stale Status Entries", "observedGenerations behind metadata.generation, per object and controller (the object's own, and its route parents', listeners' and policy ancestors'): the controller has not reconciled the latest spec",
+		StaleObjects(), countTable, "# Stale Entries"), 20, 6))
+	// How long a condition has been failing, from Prometheus' own samples
+	// (the per-condition lastTransitionTime families are opt-in): conditions
+	// are 1 or 0, so one minus their average over a day is the share of the
+	// day's samples in which they were False or Unknown.
+	b.add(size(table("Failing Conditions, % of the Last Day Failing", "Top-level conditions False or Unknown now, and the share of the last 24 hours (of the samples Prometheus holds) they were not True",
+		`100 * (1 - avg_over_time({__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_status"}[1d])) and on(customresource_group, customresource_kind, namespace, name, type) ({__name__=~"(gatewayapi|kuadrant)_[a-z0-9]+_status"} == 0)`,
+		countTable, "% Failing"), 24, 8))
 	return b.dashboard()
 }

@@ -273,6 +273,7 @@ var columnNames = map[string]string{
 	"customresource_kind":            "Kind",
 	"customresource_version":         "Version",
 	"exported_namespace":             "Namespace (exported)",
+	"family":                         "Family",
 	"gatewayclass_name":              "GatewayClass",
 	"hostname":                       "Hostname",
 	"listener_name":                  "Listener",
