@@ -96,6 +96,7 @@ func TestCardinalityGuard(t *testing.T) {
 		objs.WriteString(guardRoute(ns, i))
 	}
 	routes := applyYAML(t, env, ns, objs.String())
+	deleteAfter(t, env, routes)
 	cfg := filepath.Join(t.TempDir(), "guard.yaml")
 	if err := os.WriteFile(cfg, []byte(guardSpec), 0o600); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,13 @@
 package e2e
 
 import (
+	"context"
 	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
@@ -41,7 +47,7 @@ status:
 func TestLeanDefaultAndOptIn(t *testing.T) {
 	env := testenv.Current(t)
 	ns := nsFor(t)
-	applyYAML(t, env, ns, freshRoute)
+	deleteAfter(t, env, applyYAML(t, env, ns, freshRoute))
 	const route = `customresource_group="gateway.networking.k8s.io",customresource_kind="HTTPRoute",customresource_version="v1beta1",name="fresh",namespace="${NS}"`
 	const edge = `parent_group="gateway.networking.k8s.io",parent_kind="Gateway",parent_name="edge",parent_section_name="http"`
 	entries := []string{
@@ -70,7 +76,7 @@ func TestLeanDefaultAndOptIn(t *testing.T) {
 			x    *exporter
 			want []string
 		}{
-			"default":                                 {def, entries},
+			"default":                                {def, entries},
 			"--metric-opt-in-list=<one family name>": {opted, append(append([]string{}, entries...), perCondition...)},
 		} {
 			want := expand(t, ns, nil, nil, c.want)
@@ -79,4 +85,24 @@ func TestLeanDefaultAndOptIn(t *testing.T) {
 			assertLines(t, mode+", "+name, freshness(lines), want)
 		}
 	}
+}
+
+// deleteAfter deletes objs when the test ends: the namespace stays (a bare
+// API server has no namespace controller to empty it), but its objects do
+// not weigh on the tests that read every namespace after this one.
+func deleteAfter(t *testing.T, env *testenv.Env, objs []*unstructured.Unstructured) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for _, o := range objs {
+			ri, err := env.ResourceFor(ctx, o)
+			if err != nil {
+				t.Errorf("cleanup: %v", err)
+				continue
+			}
+			if err := ri.Delete(ctx, o.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				t.Errorf("cleanup: delete %s %s: %v", o.GetKind(), o.GetName(), err)
+			}
+		}
+	})
 }
