@@ -42,6 +42,11 @@ import (
 // route) and ${OUTSIDE}, which the exporter does not read.
 type graphScope struct{ app, infra, shared, outside string }
 
+
+// backendRefsOptIn serves the opt-in backend_ref_info families, which the
+// scenario checks.
+const backendRefsOptIn = "--metric-opt-in-list=_backend_ref_info$"
+
 func newGraphScope(t *testing.T) graphScope {
 	base := nsFor(t)
 	return graphScope{app: base + "-app", infra: base + "-infra", shared: base + "-shared", outside: base + "-outside"}
@@ -615,9 +620,9 @@ func TestGraphListAndWatch(t *testing.T) {
 	s.apply(t, env, graphScenario)
 	want := s.lines(t, graphWant)
 	xs := map[string]*exporter{
-		"list":  startExporter(t, "--kubeconfig="+env.Kubeconfig, s.namespacesFlag()),
-		"cache": startExporter(t, "--kubeconfig="+env.Kubeconfig, s.namespacesFlag(), "--use-apiserver-cache"),
-		"watch": startExporter(t, "--kubeconfig="+env.Kubeconfig, s.namespacesFlag(), "--collection=watch"),
+		"list":  startExporter(t, "--kubeconfig="+env.Kubeconfig, s.namespacesFlag(), backendRefsOptIn),
+		"cache": startExporter(t, "--kubeconfig="+env.Kubeconfig, s.namespacesFlag(), backendRefsOptIn, "--use-apiserver-cache"),
+		"watch": startExporter(t, "--kubeconfig="+env.Kubeconfig, s.namespacesFlag(), backendRefsOptIn, "--collection=watch"),
 	}
 	for _, mode := range []string{"list", "cache", "watch"} {
 		waitGraph(t, mode, xs[mode], want)
@@ -834,8 +839,8 @@ func TestGraphFollowsChanges(t *testing.T) {
 	s := newGraphScope(t)
 	s.apply(t, env, graphScenario)
 	want := s.lines(t, graphWant)
-	list := startExporter(t, "--kubeconfig="+env.Kubeconfig, s.namespacesFlag())
-	watch := startExporter(t, "--kubeconfig="+env.Kubeconfig, s.namespacesFlag(), "--collection=watch")
+	list := startExporter(t, "--kubeconfig="+env.Kubeconfig, s.namespacesFlag(), backendRefsOptIn)
+	watch := startExporter(t, "--kubeconfig="+env.Kubeconfig, s.namespacesFlag(), backendRefsOptIn, "--collection=watch")
 	waitGraph(t, "list mode, before the changes", list, want)
 	waitGraph(t, "watch mode, before the changes", watch, want)
 	// Every kind synced (up 1) before counting its LISTs, so that a first
@@ -892,7 +897,7 @@ func TestGraphShards(t *testing.T) {
 	s.apply(t, env, graphScenario)
 	want := s.lines(t, graphWant)
 	for _, mode := range []string{"list", "watch"} {
-		args := []string{"--kubeconfig=" + env.Kubeconfig, s.namespacesFlag(), "--collection=" + mode}
+		args := []string{"--kubeconfig=" + env.Kubeconfig, s.namespacesFlag(), backendRefsOptIn, "--collection=" + mode}
 		single := waitGraph(t, mode+", one instance", startExporter(t, args...), want)
 		shards := make([]*exporter, 3)
 		for i := range shards {
@@ -1007,7 +1012,7 @@ func TestGraphRender(t *testing.T) {
 	s.apply(t, env, graphScenario)
 	want := applyChange(t, s, s.lines(t, graphWant), graphWantAllRead)
 	all := []string{s.app, s.infra, s.shared, s.outside}
-	list := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+strings.Join(all, ","))
+	list := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+strings.Join(all, ","), backendRefsOptIn)
 	served := waitGraph(t, "list mode", list, want)
 
 	dump := filepath.Join(t.TempDir(), "dump.json")

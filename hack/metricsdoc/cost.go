@@ -43,11 +43,12 @@ func graphCost(plan *spec.Plan) (string, error) {
 	if err := o.WriteTo(&body, exposition.Text); err != nil {
 		return "", err
 	}
-	graphFamilies := map[string]bool{}
+	graphFamilies, optIn := map[string]bool{}, map[string]bool{}
 	for _, k := range plan.Kinds {
 		for _, f := range k.Families {
 			if f.Graph != spec.NoRelation {
 				graphFamilies[f.Name] = true
+				optIn[f.Name] = f.OptIn
 			}
 		}
 	}
@@ -65,7 +66,7 @@ func graphCost(plan *spec.Plan) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "On the benchmark fixture (%dk HTTPRoutes, each with 2 parentRefs to listeners of one of %dk Gateways and 3 backendRefs; Gateways with 8 listeners and a certificateRef each; a RateLimitPolicy on every second Gateway and an AuthPolicy on every fourth; rendered by `make generate`), the graph families serve:\n\n", costRoutes/1000, costGateways/1000)
 	b.WriteString("| family | series | per |\n|---|---|---|\n")
-	perRoute := 0
+	perRoute, optInPerRoute := 0, 0
 	for _, n := range names {
 		per, of := "route", costRoutes
 		switch {
@@ -73,11 +74,17 @@ func graphCost(plan *spec.Plan) (string, error) {
 			per, of = "Gateway", costGateways
 		case strings.HasSuffix(n, "_target_resolved"):
 			per, of = "policy", policies[strings.TrimSuffix(n, "target_resolved")]
+		case optIn[n]:
+			optInPerRoute += count[n]
 		default:
 			perRoute += count[n]
 		}
-		fmt.Fprintf(&b, "| `%s` | %d | %.2f per %s |\n", n, count[n], float64(count[n])/float64(of), per)
+		mark := ""
+		if optIn[n] {
+			mark = " (opt-in)"
+		}
+		fmt.Fprintf(&b, "| `%s`%s | %d | %.2f per %s |\n", n, mark, count[n], float64(count[n])/float64(of), per)
 	}
-	fmt.Fprintf(&b, "\nIn all, %.2f series per route for the route families. Prometheus keeps every series in memory (a few KiB each): `--metric-denylist` drops any graph family.", float64(perRoute)/costRoutes)
+	fmt.Fprintf(&b, "\nBy default the graph adds %.2f series per route (and %.2f more with the opt-in `backend_ref_info`, one per backendRef) and one per listener certificateRef of each Gateway. Prometheus keeps every series in memory (a few KiB each): `--metric-denylist` drops any graph family, `--metric-opt-in-list` adds the opt-in one.", float64(perRoute)/costRoutes, float64(optInPerRoute)/costRoutes)
 	return b.String(), nil
 }

@@ -16,19 +16,25 @@ import (
 
 // syncGraph tells the graph which kinds it now holds completely (every scope
 // synced once) or knows to be absent, then renders again the graph families
-// that changes marked. Lock order: a store's, then the graph's.
-func (c *Collector) syncGraph(kinds []scrape.KindResult, watches map[key]*resourceWatch) {
-	if c.graph == nil {
-		return
+// that changes marked. Lock order: a store's, then the graph's. It returns
+// the watches the graph now knows: a scrape serves no other, so that a kind
+// whose first sync completes during the scrape is not up while the graph
+// still judges it unknown.
+func (c *Collector) syncGraph(kinds []scrape.KindResult, watches map[key]*resourceWatch) map[key]bool {
+	if !c.GraphOn() {
+		return nil
 	}
+	known := map[key]bool{}
 	for _, kr := range kinds {
 		gk := scrape.GraphKind(kr.Resource)
 		switch {
 		case kr.NotServed:
 			c.graph.SetKind(gk, graph.NotServed, true)
 		case kr.Err == nil:
-			if w := watches[key{kr.Kind, kr.Resource}]; w != nil && w.everSynced() {
+			k := key{kr.Kind, kr.Resource}
+			if w := watches[k]; w != nil && w.everSynced() {
 				c.graph.SetKind(gk, graph.Served, kr.Resource.Namespaced)
+				known[k] = true
 			}
 		}
 	}
@@ -37,6 +43,7 @@ func (c *Collector) syncGraph(kinds []scrape.KindResult, watches map[key]*resour
 			st.refreshGraph()
 		}
 	}
+	return known
 }
 
 func (w *resourceWatch) everSynced() bool {

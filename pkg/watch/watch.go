@@ -185,7 +185,7 @@ func (c *Collector) Collect(ctx context.Context) (*scrape.Result, error) {
 	kinds := slices.Clone(c.round.Kinds)
 	watches := maps.Clone(c.watches)
 	c.mu.Unlock()
-	c.syncGraph(kinds, watches)
+	known := c.syncGraph(kinds, watches)
 
 	for i := range kinds {
 		kr := &kinds[i]
@@ -195,6 +195,10 @@ func (c *Collector) Collect(ctx context.Context) (*scrape.Result, error) {
 		w := watches[key{kr.Kind, kr.Resource}]
 		if w == nil {
 			kr.Err = fmt.Errorf("not watched yet")
+			continue
+		}
+		if known != nil && !known[key{kr.Kind, kr.Resource}] {
+			kr.Err = fmt.Errorf("not synced yet")
 			continue
 		}
 		start := time.Now()
