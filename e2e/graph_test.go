@@ -42,7 +42,6 @@ import (
 // route) and ${OUTSIDE}, which the exporter does not read.
 type graphScope struct{ app, infra, shared, outside string }
 
-
 // backendRefsOptIn serves the opt-in backend_ref_info families, which the
 // scenario checks.
 const backendRefsOptIn = "--metric-opt-in-list=_backend_ref_info$"
