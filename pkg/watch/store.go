@@ -21,9 +21,16 @@ type store struct {
 	synced   bool
 	err      error // of the last LIST
 	watchErr error // of the last attempt to open a watch
-	// closedAt is when the last watch stream ended, zero while one is open
-	// (or none was opened yet).
+	// closedAt is when the last watch stream ended, or when the last resync
+	// brought the store up to date after one ended; zero while a watch is
+	// open (or none was opened yet).
 	closedAt time.Time
+	// resyncing is when the sync in progress (a LIST or a watch-list's
+	// initial events) last made progress: it began, or a page or an object
+	// arrived. Zero when none is running.
+	resyncing time.Time
+	// grace and stall are reopenGrace and resyncStall (tests shorten them).
+	grace, stall time.Duration
 
 	render                *engine.Renderer // one object at a time; guarded by mu
 	zbuf, scratch, packed []byte           // guarded by mu
@@ -33,7 +40,7 @@ type store struct {
 }
 
 func newStore(r *engine.Renderer, shard, shards int, core *scrape.Core, kind string) *store {
-	return &store{render: r, shard: shard, shards: shards, core: core, kind: kind}
+	return &store{render: r, shard: shard, shards: shards, core: core, kind: kind, grace: reopenGrace, stall: resyncStall}
 }
 
 // watched records whether a watch could be opened: while it cannot (the API
@@ -56,24 +63,37 @@ func (s *store) closed() {
 	s.mu.Unlock()
 }
 
-// reopenGrace is how long a store may go without an open watch before it
-// counts as stale. A watch the API server ends normally (its timeout) is
-// reopened at once; one that must be backed off from (a restarting API
-// server ends new watches at once) is not, and the store would silently miss
-// changes until the backoff ends.
+// reopenGrace is how long a store may go without an open watch, and
+// without a resync in progress, before it counts as stale. A watch the API
+// server ends normally (its timeout) is reopened at once; one that must be
+// backed off from (a restarting API server ends new watches at once) is not,
+// and the store would silently miss changes until the backoff ends.
 const reopenGrace = 2 * time.Second
 
-// health is nil when the store holds the whole current state. Called with mu
-// held.
+// resyncStall is how long a resync (after a 410 Gone or a broken watch) may
+// go without a page or an object before the store counts as stale. A resync
+// that progresses keeps the last state served, however long it takes (a
+// relist of 100k routes takes about 18 s): the kind is not down because the
+// API server compacted a version. One that fails marks the kind down; one
+// that hangs (an API server that accepts and never answers) does after this.
+const resyncStall = 30 * time.Second
+
+// health is nil when the store holds the whole current state, or the last
+// one while a resync that makes progress replaces it. Called with mu held.
 func (s *store) health() error {
 	switch {
 	case s.err != nil:
 		return s.err
 	case s.watchErr != nil:
 		return s.watchErr
-	case !s.closedAt.IsZero() && time.Since(s.closedAt) > reopenGrace:
+	case !s.resyncing.IsZero():
+		if d := time.Since(s.resyncing); d > s.stall {
+			return fmt.Errorf("resync made no progress for %s (API server not answering?)", d.Round(time.Second))
+		}
+	case !s.closedAt.IsZero() && time.Since(s.closedAt) > s.grace:
 		return fmt.Errorf("watch ended %s ago and is not open again (API server restarting?)", time.Since(s.closedAt).Round(time.Second))
-	case !s.synced:
+	}
+	if !s.synced {
 		return fmt.Errorf("not synced yet")
 	}
 	return nil
@@ -85,6 +105,7 @@ func (s *store) health() error {
 func (s *store) relist(ctx context.Context, api API, r source.Resource, opts source.ListOptions) (string, error) {
 	b := s.begin()
 	rv, err := api.ListAt(ctx, r, opts, func(items []any) error {
+		s.progress()
 		for _, it := range items {
 			if obj, ok := it.(map[string]any); ok {
 				s.add(b, obj)
@@ -107,12 +128,25 @@ type build struct {
 	err    error
 }
 
-func (s *store) begin() *build { return &build{} }
+// begin starts a build; until it is committed, the store serves its last
+// state (see health).
+func (s *store) begin() *build {
+	s.progress()
+	return &build{}
+}
+
+// progress notes that the sync in progress is alive.
+func (s *store) progress() {
+	s.mu.Lock()
+	s.resyncing = time.Now()
+	s.mu.Unlock()
+}
 
 // add renders one object of a build.
 func (s *store) add(b *build, obj map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.resyncing = time.Now()
 	o, keep := s.renderObject(obj)
 	if !keep {
 		return
@@ -146,16 +180,21 @@ func (s *store) seal(b *build) {
 
 // commit ends a build: it replaces the store's state unless err, the read's
 // error, says the build is incomplete; err marks the kind down either way.
+// A complete build is the current state: if a watch had ended, the grace to
+// open the next one starts again from here.
 func (s *store) commit(b *build, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err == nil {
 		err = b.err
 	}
-	s.err = err
+	s.err, s.resyncing = err, time.Time{}
 	if err == nil {
 		s.seal(b)
 		s.groups = b.groups
+		if !s.closedAt.IsZero() {
+			s.closedAt = time.Now()
+		}
 	}
 }
 

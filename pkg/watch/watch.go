@@ -31,6 +31,8 @@ type Collector struct {
 	// Rediscover is how often a scrape may look for new or removed CRDs and
 	// kinds, and for a changed shard count.
 	Rediscover time.Duration
+	// reopenGrace is the stores' (tests shorten it).
+	reopenGrace time.Duration
 
 	reflectors sync.WaitGroup
 	// noWatchList holds the resources (source.Resource) the API server does
@@ -68,7 +70,7 @@ func New(ctx context.Context, plan *spec.Plan, disc scrape.Discoverer, api API, 
 // and stops those of kinds that are gone.
 func NewWithKinds(ctx context.Context, kinds scrape.KindProvider, disc scrape.Discoverer, api API, opts scrape.Options, obs scrape.Observer, log *slog.Logger) *Collector {
 	return &Collector{Core: scrape.NewCore(kinds, disc, opts, obs, log), api: api, ctx: ctx,
-		Rediscover: 10 * time.Second, watches: map[key]*resourceWatch{}}
+		Rediscover: 10 * time.Second, reopenGrace: reopenGrace, watches: map[key]*resourceWatch{}}
 }
 
 // KindsChanged rediscovers now rather than at the next Rediscover: the
@@ -147,6 +149,7 @@ func (c *Collector) start(kr scrape.KindResult, shard, shards int) *resourceWatc
 	scopes := slices.SortedFunc(slices.Values(c.Scopes(r)), func(a, b scrape.Scope) int { return cmp.Compare(a.Namespace, b.Namespace) })
 	for _, sc := range scopes {
 		st := newStore(c.NewRenderer(kr.Kind, r), shard, shards, c.Core, r.Kind)
+		st.grace = c.reopenGrace
 		w.stores = append(w.stores, st)
 		opts := scopeOptions(sc, c, kr)
 		c.reflectors.Add(1)
