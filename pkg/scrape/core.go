@@ -284,6 +284,9 @@ type Scope struct {
 // are read whole; namespaced kinds in every allowed namespace (all when
 // --namespaces is empty), and --namespaces-denylist applies inside the
 // allowlist. An allowlist that the denylist empties reads nothing (never all).
+// Namespaces are read in sorted order, whatever the flag's order, so that
+// both modes serve one body (KSM's order of objects is its sync.Map's,
+// random: it defines none).
 func (c *Core) Scopes(r source.Resource) []Scope {
 	if !r.Namespaced {
 		return []Scope{{}}
@@ -296,8 +299,8 @@ func (c *Core) Scopes(r source.Resource) []Scope {
 		return []Scope{{FieldSelector: strings.Join(sel, ",")}}
 	}
 	out := []Scope{}
-	for _, ns := range c.opts.Namespaces {
-		if !slices.Contains(c.opts.DeniedNamespaces, ns) && !slices.ContainsFunc(out, func(s Scope) bool { return s.Namespace == ns }) {
+	for _, ns := range slices.Compact(slices.Sorted(slices.Values(c.opts.Namespaces))) {
+		if !slices.Contains(c.opts.DeniedNamespaces, ns) {
 			out = append(out, Scope{Namespace: ns})
 		}
 	}

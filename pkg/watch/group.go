@@ -19,12 +19,12 @@ const groupSize = 64
 // object is one object's families as engine.Renderer.RenderOne makes them:
 // family i is blob[ends[i-1]:ends[i]].
 type object struct {
-	key  string // namespace, NUL, name
+	key  string // namespace/name (see objectKey)
 	blob []byte
 	ends []int32
 }
 
-// group is a run of objects in (namespace, name) order, kept compressed
+// group is a run of objects in key order (see objectKey), kept compressed
 // family by family: family i of all the group's objects, one after the
 // other, is one s2 block, so a scrape inflates
 // a group's family straight into the body, and what neighbours share (family

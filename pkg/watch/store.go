@@ -17,7 +17,7 @@ import (
 // store holds the rendered objects of one scope of a resource.
 type store struct {
 	mu       sync.RWMutex
-	groups   []*group // in (namespace, name) order
+	groups   []*group // in key order (see objectKey)
 	synced   bool
 	err      error // of the last LIST
 	watchErr error // of the last attempt to open a watch
@@ -119,7 +119,7 @@ func (s *store) relist(ctx context.Context, api API, r source.Resource, opts sou
 
 // build is a new state of the store being read (a LIST, or a watch's
 // initial events), which replaces the current one when complete. Objects
-// usually arrive in (namespace, name) order, as etcd and the watch cache
+// usually arrive in key order (see objectKey), as etcd and the watch cache
 // list them: they gather in tail until a group is full, so a sync packs each
 // group once.
 type build struct {
@@ -238,9 +238,12 @@ func meta(obj map[string]any, key string) string {
 
 func uid(obj map[string]any) string { return meta(obj, "uid") }
 
-// objectKey orders objects as list mode does, by namespace then name: no name
-// holds a NUL, so the joined strings compare as the pairs do.
-func objectKey(obj map[string]any) string { return meta(obj, "namespace") + "\x00" + meta(obj, "name") }
+// objectKey orders objects as the API server lists them, and so as list mode
+// serves them: by their etcd key, <namespace>/<name> (the watch cache keeps
+// the same order). That is not (namespace, name) order: "-" sorts before
+// "/", so "app-system/x" comes before "app/x". Objects arriving in another
+// order than the keys' would each take the out-of-order path of store.add.
+func objectKey(obj map[string]any) string { return meta(obj, "namespace") + "/" + meta(obj, "name") }
 
 // renderObject renders one object on its own, or reports that another shard
 // owns it. Called with mu held.

@@ -8,7 +8,6 @@
 package watch
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -144,9 +143,10 @@ func (c *Collector) start(kr scrape.KindResult, shard, shards int) *resourceWatc
 	ctx, cancel := context.WithCancel(c.ctx)
 	r := kr.Resource
 	w := &resourceWatch{res: r, shard: shard, shards: shards, cancel: cancel}
-	// One store per namespace, or one for all: in namespace order, a scrape
-	// reads them one after the other in list mode's order.
-	scopes := slices.SortedFunc(slices.Values(c.Scopes(r)), func(a, b scrape.Scope) int { return cmp.Compare(a.Namespace, b.Namespace) })
+	// One store per namespace, or one for all: in the scopes' order (sorted
+	// namespaces), a scrape reads them one after the other in list mode's
+	// order.
+	scopes := c.Scopes(r)
 	for _, sc := range scopes {
 		st := newStore(c.NewRenderer(kr.Kind, r), shard, shards, c.Core, r.Kind)
 		st.grace = c.reopenGrace
@@ -203,9 +203,10 @@ func (c *Collector) Collect(ctx context.Context) (*scrape.Result, error) {
 	return res, nil
 }
 
-// fill hands every group of objects to r, in list mode's order (namespace,
-// then name), if every store is synced and healthy: the stores are in
-// namespace order (see start) and each keeps its groups in order.
+// fill hands every group of objects to r, in list mode's order (the scopes'
+// order, then the API server's in each), if every store is synced and
+// healthy: the stores are in the scopes' order (see start) and each keeps
+// its groups in key order.
 func (w *resourceWatch) fill(ctx context.Context, r *engine.Renderer) error {
 	type held struct {
 		*group
