@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -71,13 +72,22 @@ func New(cfg *rest.Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	dc, err := discovery.NewDiscoveryClientForConfigAndClient(cfg, hc)
+	// Discovery's requests take no context: a timeout of their own bounds
+	// them, so that an API server that accepts and never answers cannot
+	// hold every later round (client-go applies its discovery default,
+	// 32 s, only to a client it builds itself).
+	dhc := *hc
+	dhc.Timeout = discoveryTimeout
+	dc, err := discovery.NewDiscoveryClientForConfigAndClient(cfg, &dhc)
 	if err != nil {
 		return nil, err
 	}
 	c.rest, c.discovery = rc, dc
 	return c, nil
 }
+
+// discoveryTimeout bounds one discovery request (tests shorten it).
+var discoveryTimeout = 30 * time.Second
 
 type resourceKey struct{}
 
