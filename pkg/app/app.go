@@ -218,13 +218,7 @@ func newCollector(ctx context.Context, o *Options, plan *spec.Plan, cfg *rest.Co
 	}
 	wc := watch.NewWithKinds(ctx, kinds, client, client, opts, tel, log)
 	if discovered != nil {
-		discovered.OnChange = func() {
-			go func() {
-				c, cancel := context.WithTimeout(ctx, o.ScrapeTimeout)
-				defer cancel()
-				wc.KindsChanged(c)
-			}()
-		}
+		discovered.OnChange = wc.KindsChanged
 	}
 	return wc, nil
 }

@@ -33,10 +33,15 @@ type Collector struct {
 	// reopenGrace is the stores' (tests shorten it).
 	reopenGrace time.Duration
 
-	reflectors sync.WaitGroup
+	reflectors sync.WaitGroup // and the worker that applies KindsChanged
 	// noWatchList holds the resources (source.Resource) the API server does
 	// not serve watch-lists for.
 	noWatchList sync.Map
+	// reconciling is held by the one reconcile running: rounds are applied
+	// in the order they were discovered, so that an older round can never
+	// undo a newer one (stop a kind whose CRD just came).
+	reconciling chan struct{}
+	changed     chan struct{} // KindsChanged's signal to the worker
 
 	mu      sync.Mutex // guards what follows; never held across an API call
 	round   scrape.Round
@@ -68,36 +73,84 @@ func New(ctx context.Context, plan *spec.Plan, disc scrape.Discoverer, api API, 
 // (see scrape.KindProvider): each reconcile starts reflectors for new kinds
 // and stops those of kinds that are gone.
 func NewWithKinds(ctx context.Context, kinds scrape.KindProvider, disc scrape.Discoverer, api API, opts scrape.Options, obs scrape.Observer, log *slog.Logger) *Collector {
-	return &Collector{Core: scrape.NewCore(kinds, disc, opts, obs, log), api: api, ctx: ctx,
-		Rediscover: 10 * time.Second, reopenGrace: reopenGrace, watches: map[key]*resourceWatch{}}
+	c := &Collector{Core: scrape.NewCore(kinds, disc, opts, obs, log), api: api, ctx: ctx,
+		Rediscover: 10 * time.Second, reopenGrace: reopenGrace, watches: map[key]*resourceWatch{},
+		reconciling: make(chan struct{}, 1), changed: make(chan struct{}, 1)}
+	c.reflectors.Add(1)
+	go func() {
+		defer c.reflectors.Done()
+		c.applyChanges()
+	}()
+	return c
 }
 
-// KindsChanged rediscovers now rather than at the next Rediscover: the
-// provider's kinds changed (a policy CRD came or went), so reflectors start
-// or stop before the next scrape.
-func (c *Collector) KindsChanged(ctx context.Context) {
+// KindsChanged asks for a rediscovery now rather than at the next
+// Rediscover: the provider's kinds changed (a policy CRD came or went), so
+// reflectors start or stop before the next scrape. It does not wait: one
+// worker applies the changes, one at a time, and changes announced while it
+// works are applied together by its next round, which discovers after them.
+func (c *Collector) KindsChanged() {
+	select {
+	case c.changed <- struct{}{}:
+	default: // a round not yet started will see this change too
+	}
+}
+
+// applyChanges is the worker of KindsChanged, until the collector's context
+// ends.
+func (c *Collector) applyChanges() {
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-c.changed:
+		}
+		// Discovery requests time out on their own (source.Client); this
+		// bounds a round whatever the Discoverer.
+		ctx, cancel := context.WithTimeout(c.ctx, time.Minute)
+		c.reconcile(ctx, true)
+		cancel()
+	}
+}
+
+// fresh reports whether the last discovery succeeded less than Rediscover
+// ago.
+func (c *Collector) fresh() bool {
 	c.mu.Lock()
-	c.last = time.Time{}
-	c.mu.Unlock()
-	c.reconcile(ctx)
+	defer c.mu.Unlock()
+	return c.discErr == nil && !c.last.IsZero() && time.Since(c.last) < c.Rediscover
 }
 
 // Warm discovers the kinds and starts their reflectors.
-func (c *Collector) Warm(ctx context.Context) { c.reconcile(ctx) }
+func (c *Collector) Warm(ctx context.Context) { c.reconcile(ctx, false) }
 
-// reconcile rediscovers (at most every Rediscover while discovery succeeds)
-// and starts or stops reflectors to match the current kinds, the versions
-// served and the shard membership. Discovery runs outside the lock and is
-// bounded by ctx; a failed discovery keeps the running reflectors, which
-// report their own health.
-func (c *Collector) reconcile(ctx context.Context) {
-	c.mu.Lock()
-	fresh := c.discErr == nil && !c.last.IsZero() && time.Since(c.last) < c.Rediscover
-	c.mu.Unlock()
-	if fresh {
+// reconcile rediscovers and starts or stops reflectors to match the current
+// kinds, the versions served and the shard membership: at most every
+// Rediscover while discovery succeeds, unless changed says the kinds changed
+// (then from a discovery that starts after the call). One reconcile runs at
+// a time, each applied whole before the next discovers; waiting for it is
+// bounded by ctx. Discovery runs outside the lock and is bounded by ctx; a
+// failed discovery keeps the running reflectors, which report their own
+// health.
+func (c *Collector) reconcile(ctx context.Context, changed bool) {
+	if !changed && c.fresh() {
+		return // without waiting for a reconcile in progress
+	}
+	select {
+	case c.reconciling <- struct{}{}:
+	case <-ctx.Done():
 		return
 	}
-	round := c.Discover(ctx)
+	defer func() { <-c.reconciling }()
+	if !changed && c.fresh() {
+		return // the reconcile waited for did it
+	}
+	var round scrape.Round
+	if changed {
+		round = c.DiscoverFresh(ctx)
+	} else {
+		round = c.Discover(ctx)
+	}
 	shard, shards := c.Shard()
 
 	c.mu.Lock()
@@ -162,15 +215,15 @@ func (c *Collector) start(kr scrape.KindResult, shard, shards int) *resourceWatc
 	return w
 }
 
-// Wait blocks until every reflector has stopped (after the collector's
-// context ended).
+// Wait blocks until every reflector, and the worker of KindsChanged, has
+// stopped (after the collector's context ended).
 func (c *Collector) Wait() { c.reflectors.Wait() }
 
 // Collect assembles a result from the pre-rendered bytes: no API call but an
 // occasional discovery. It honours ctx: a scrape that gives up gets ctx's
 // error, and the handler serves Down.
 func (c *Collector) Collect(ctx context.Context) (*scrape.Result, error) {
-	c.reconcile(ctx)
+	c.reconcile(ctx, false)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
