@@ -115,6 +115,27 @@ func GatewayAPICRDDir(channel string) (string, error) {
 	return crdDir, nil
 }
 
+// EnvoyGatewayVersion is the Envoy Gateway release whose CRDs
+// EnvoyGatewayCRDDir reads: real CRDs of a Gateway API implementation, large
+// ones (EnvoyProxy's is 1.4 MB of YAML), with policies among them.
+const EnvoyGatewayVersion = "v1.9.1"
+
+// EnvoyGatewayCRDDir returns the directory of Envoy Gateway's own CRDs
+// (gateway.envoyproxy.io, plain YAML) in its Go module
+// github.com/envoyproxy/gateway at EnvoyGatewayVersion, from the module cache
+// (ModuleDir downloads it when missing: the module is not in go.mod).
+func EnvoyGatewayCRDDir() (string, error) {
+	dir, err := ModuleDir("github.com/envoyproxy/gateway", EnvoyGatewayVersion)
+	if err != nil {
+		return "", err
+	}
+	crdDir := filepath.Join(dir, "charts", "gateway-helm", "charts", "crds", "crds", "generated")
+	if _, err := os.Stat(crdDir); err != nil {
+		return "", fmt.Errorf("testenv: Envoy Gateway CRDs: %w", err)
+	}
+	return crdDir, nil
+}
+
 // ModuleDir returns the module cache directory of module modPath at the version
 // the go.mod of the calling test's module requires. It runs `go list -m`, so it
 // should run inside that module (tests and `go run` do). When the module is not

@@ -225,6 +225,10 @@ type ListOptions struct {
 	FieldSelector string
 	// Fields is the part of each object to decode (nil: all of it).
 	Fields *objects.Fields
+	// Limit is the page size (0: the client's PageSize); smaller for a kind
+	// whose objects are large, since a page is read whole before it is
+	// decoded.
+	Limit int
 }
 
 // List reads every page of a resource and hands the items of each page to
@@ -324,7 +328,11 @@ func (c *Client) listRequest(r Resource, opts ListOptions, cont string) *rest.Re
 	if r.Namespaced && opts.Namespace != "" {
 		path += "/namespaces/" + url.PathEscape(opts.Namespace)
 	}
-	req := c.rest.Get().AbsPath(path, r.Plural).Param("limit", strconv.Itoa(c.PageSize))
+	limit := c.PageSize
+	if opts.Limit > 0 {
+		limit = opts.Limit
+	}
+	req := c.rest.Get().AbsPath(path, r.Plural).Param("limit", strconv.Itoa(limit))
 	if cont != "" {
 		req.Param("continue", cont)
 	} else if c.UseCache {
