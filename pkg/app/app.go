@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/policies"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/scrape"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/server"
@@ -303,8 +304,7 @@ func autoShard(c *source.Client, pod, ns string, log *slog.Logger) func() (int, 
 			return shard, shards
 		}
 		sts := ""
-		md, _ := p["metadata"].(map[string]any)
-		refs, _ := md["ownerReferences"].([]any)
+		refs, _ := objects.Dig(p, "metadata", "ownerReferences").([]any)
 		for _, r := range refs {
 			if m, ok := r.(map[string]any); ok && m["kind"] == "StatefulSet" && m["controller"] == true {
 				sts, _ = m["name"].(string)

@@ -142,21 +142,13 @@ var crdFields = func() *objects.Fields {
 }()
 
 func policyShape(v map[string]any) bool {
-	root := props(dig(v, "schema", "openAPIV3Schema"))
+	root := props(objects.Dig(v, "schema", "openAPIV3Schema"))
 	s, st := props(root["spec"]), props(root["status"])
 	return (s["targetRef"] != nil || s["targetRefs"] != nil) && (st["ancestors"] != nil || st["conditions"] != nil)
 }
 
-func dig(v any, keys ...string) any {
-	for _, k := range keys {
-		m, _ := v.(map[string]any)
-		v = m[k]
-	}
-	return v
-}
-
 func props(schema any) map[string]any {
-	p, _ := dig(schema, "properties").(map[string]any)
+	p, _ := objects.Dig(schema, "properties").(map[string]any)
 	return p
 }
 

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
 
@@ -197,7 +198,7 @@ func (s *crdStore) set(obj any, del bool) {
 // its objects cannot be listed before, so it counts from the update that
 // sets the condition.
 func established(crd map[string]any) bool {
-	conds, _ := dig(crd, "status", "conditions").([]any)
+	conds, _ := objects.Dig(crd, "status", "conditions").([]any)
 	for _, c := range conds {
 		if m, ok := c.(map[string]any); ok && m["type"] == "Established" {
 			return m["status"] == "True"

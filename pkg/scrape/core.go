@@ -325,6 +325,11 @@ type Scope struct {
 	FieldSelector string
 }
 
+// ListOptions is what reading the scope asks for, with the kind's projection.
+func (sc Scope) ListOptions(fields *objects.Fields) source.ListOptions {
+	return source.ListOptions{Namespace: sc.Namespace, FieldSelector: sc.FieldSelector, Fields: fields}
+}
+
 // Scopes are KSM's namespace semantics, for both modes: cluster-scoped kinds
 // are read whole; namespaced kinds in every allowed namespace (all when
 // --namespaces is empty), and --namespaces-denylist applies inside the
@@ -368,6 +373,11 @@ func (c *Core) Shard() (shard, shards int) {
 // Keeps reports whether an object with this UID belongs to shard of shards.
 func Keeps(uid string, shard, shards int) bool {
 	return shards <= 1 || ShardOf(uid, shards) == shard
+}
+
+// KeepsObject is Keeps for an object, by its metadata.uid.
+func KeepsObject(obj map[string]any, shard, shards int) bool {
+	return Keeps(objects.Meta(obj, "uid"), shard, shards)
 }
 
 // ShardOf is KSM's sharding: jump consistent hash of FNV-1a 64 of the UID.

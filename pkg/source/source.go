@@ -298,12 +298,9 @@ func (c *Client) list(ctx context.Context, r Resource, opts ListOptions, fn func
 			return finish(fmt.Errorf("decoding %s page %d: %w", r.Plural, pages, err))
 		}
 		list, _ := v.(map[string]any)
-		cont := ""
-		if md, ok := list["metadata"].(map[string]any); ok {
-			cont, _ = md["continue"].(string)
-			if pages == 1 {
-				rv, _ = md["resourceVersion"].(string)
-			}
+		cont := objects.Meta(list, "continue")
+		if pages == 1 {
+			rv = objects.Meta(list, "resourceVersion")
 		}
 		if cont != "" {
 			next = fetch(cont)
@@ -320,14 +317,21 @@ func (c *Client) list(ctx context.Context, r Resource, opts ListOptions, fn func
 	}
 }
 
-func (c *Client) listRequest(r Resource, opts ListOptions, cont string) *rest.Request {
-	path := "/apis/" + r.Group + "/" + r.Version
+// path is the API path of r's objects in namespace ("" for all, or a
+// cluster-scoped kind), without the plural.
+func (r Resource) path(namespace string) string {
+	p := "/apis/" + r.Group + "/" + r.Version
 	if r.Group == "" {
-		path = "/api/" + r.Version
+		p = "/api/" + r.Version
 	}
-	if r.Namespaced && opts.Namespace != "" {
-		path += "/namespaces/" + url.PathEscape(opts.Namespace)
+	if r.Namespaced && namespace != "" {
+		p += "/namespaces/" + url.PathEscape(namespace)
 	}
+	return p
+}
+
+func (c *Client) listRequest(r Resource, opts ListOptions, cont string) *rest.Request {
+	path := r.path(opts.Namespace)
 	limit := c.PageSize
 	if opts.Limit > 0 {
 		limit = opts.Limit

@@ -10,7 +10,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 
-	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/scrape"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
 )
 
@@ -155,9 +154,4 @@ func (c *Collector) run(ctx context.Context, st *store, r source.Resource, opts 
 // retries the watch rather than relisting.
 func retriable(err error) bool {
 	return utilnet.IsConnectionRefused(err) || apierrors.IsTooManyRequests(err)
-}
-
-// scopeOptions is what one scope of a resource reads.
-func scopeOptions(sc scrape.Scope, c *Collector, kr scrape.KindResult) source.ListOptions {
-	return source.ListOptions{Namespace: sc.Namespace, FieldSelector: sc.FieldSelector, Fields: c.Fields(kr.Kind)}
 }

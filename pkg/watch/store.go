@@ -10,6 +10,7 @@ import (
 	"github.com/klauspost/compress/s2"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/scrape"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
 )
@@ -230,25 +231,19 @@ func (s *store) follow(ev source.Events) (rv string, err error) {
 	}
 }
 
-func meta(obj map[string]any, key string) string {
-	md, _ := obj["metadata"].(map[string]any)
-	s, _ := md[key].(string)
-	return s
-}
-
-func uid(obj map[string]any) string { return meta(obj, "uid") }
-
 // objectKey orders objects as the API server lists them, and so as list mode
 // serves them: by their etcd key, <namespace>/<name> (the watch cache keeps
 // the same order). That is not (namespace, name) order: "-" sorts before
 // "/", so "app-system/x" comes before "app/x". Objects arriving in another
 // order than the keys' would each take the out-of-order path of store.add.
-func objectKey(obj map[string]any) string { return meta(obj, "namespace") + "/" + meta(obj, "name") }
+func objectKey(obj map[string]any) string {
+	return objects.Meta(obj, "namespace") + "/" + objects.Meta(obj, "name")
+}
 
 // renderObject renders one object on its own, or reports that another shard
 // owns it. Called with mu held.
 func (s *store) renderObject(obj map[string]any) (o object, keep bool) {
-	if !scrape.Keeps(uid(obj), s.shard, s.shards) {
+	if !scrape.KeepsObject(obj, s.shard, s.shards) {
 		return object{}, false
 	}
 	blob, ends, dups := s.render.RenderOne(obj)

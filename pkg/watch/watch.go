@@ -204,7 +204,7 @@ func (c *Collector) start(kr scrape.KindResult, shard, shards int) *resourceWatc
 		st := newStore(c.NewRenderer(kr.Kind, r), shard, shards, c.Core, r.Kind)
 		st.grace = c.reopenGrace
 		w.stores = append(w.stores, st)
-		opts := scopeOptions(sc, c, kr)
+		opts := sc.ListOptions(c.Fields(kr.Kind))
 		c.reflectors.Add(1)
 		go func() {
 			defer c.reflectors.Done()
