@@ -216,7 +216,8 @@ func Head(data []byte) (apiVersion, kind string, err error) {
 // its interned strings between them: objects read one at a time repeat their
 // condition types, kinds and controller names as much as a LIST page does.
 type Decoder struct {
-	intern map[string]any // see decoder.intern
+	intern map[string]any // see decoder.interned
+	recent *recentCache   // likewise
 	stack  []any          // list elements being decoded
 	arena  []byte         // see decoder.keep
 	// Borrow makes string values (not keys) that need no unescaping and are
@@ -229,8 +230,8 @@ type Decoder struct {
 
 // Decode is DecodeProjected.
 func (dd *Decoder) Decode(data []byte, f *Fields) (any, error) {
-	d := decoder{data: data, intern: dd.intern, borrow: dd.Borrow, stack: dd.stack, arena: dd.arena}
-	defer func() { dd.intern, dd.stack, dd.arena = d.intern, d.stack, d.arena }()
+	d := decoder{data: data, intern: dd.intern, recent: dd.recent, borrow: dd.Borrow, stack: dd.stack, arena: dd.arena}
+	defer func() { dd.intern, dd.recent, dd.stack, dd.arena = d.intern, d.recent, d.stack, d.arena }()
 	d.ws()
 	v, err := d.value(f)
 	if err != nil {
@@ -248,6 +249,7 @@ type decoder struct {
 	i      int
 	buf    []byte
 	intern map[string]any
+	recent *recentCache
 	borrow bool
 	stack  []any
 	arena  []byte
@@ -264,24 +266,64 @@ const (
 )
 
 // interned returns raw as a boxed string (its bytes in the arena), from the
-// intern table when it is short.
+// intern table when it is short. A small direct-mapped cache of the table's
+// strings met last is looked at first: it costs a few loads and one
+// comparison where the table costs a hash, and the strings that repeat most
+// (condition types and statuses) stay in it.
 func (d *decoder) interned(raw []byte) any {
 	if len(raw) > internMax {
 		return d.boxed(raw)
 	}
-	if v, ok := d.intern[string(raw)]; ok { // no allocation: a conversion the compiler recognises
-		return v
+	if d.recent == nil {
+		d.recent = new(recentCache)
 	}
-	if d.intern == nil {
-		d.intern = make(map[string]any, 64)
+	slot := &d.recent[recentSlot(raw)]
+	if slot.s == string(raw) && slot.v != nil { // no allocation: a comparison the compiler recognises
+		return slot.v
 	}
-	if len(d.intern) >= internLimit {
-		return d.boxed(raw)
+	v, ok := d.intern[string(raw)] // no allocation either
+	if !ok {
+		if len(d.intern) >= internLimit {
+			// Not cached: a borrowed string must not outlive its data,
+			// and one in the arena would keep its block alive.
+			return d.boxed(raw)
+		}
+		if d.intern == nil {
+			d.intern = make(map[string]any, 64)
+		}
+		s := d.keep(raw)
+		v = s
+		d.intern[s] = v
 	}
-	s := d.keep(raw)
-	v := any(s)
-	d.intern[s] = v
+	slot.s, _ = v.(string)
+	slot.v = v
 	return v
+}
+
+// recentCache holds the boxed strings met last, one per slot of a hash of
+// their bytes.
+type recentCache [512]struct {
+	s string
+	v any
+}
+
+// recentSlot is a cheap hash of a short string: its length and its first
+// and last eight bytes (or all of them), mixed.
+func recentSlot(b []byte) int {
+	n := len(b)
+	var x uint64
+	switch {
+	case n >= 8:
+		x = binary.LittleEndian.Uint64(b) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(b[n-8:]), 31)
+	case n >= 4:
+		x = uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[n-4:]))<<32
+	default:
+		for _, c := range b {
+			x = x<<8 | uint64(c)
+		}
+	}
+	x = (x ^ uint64(n)) * 0x9e3779b97f4a7c15
+	return int(x >> 55) // 9 bits: len(recentCache)
 }
 
 // internString is interned for a map key.
