@@ -266,10 +266,13 @@ const (
 )
 
 // interned returns raw as a boxed string (its bytes in the arena), from the
-// intern table when it is short. A small direct-mapped cache of the table's
-// strings met last is looked at first: it costs a few loads and one
-// comparison where the table costs a hash, and the strings that repeat most
-// (condition types and statuses) stay in it.
+// intern table when it is short. In front of the table, which costs a hash
+// and a probe, are a direct-mapped cache of the table's strings met last
+// (a few loads and one comparison: the strings that repeat most, condition
+// types and statuses, stay in it) and a bit set of the hashes of the
+// strings in the table, which tells most strings that are not in it (names,
+// UIDs: most of those a decoder meets once its table is full) without a
+// probe.
 func (d *decoder) interned(raw []byte) any {
 	if len(raw) > internMax {
 		return d.boxed(raw)
@@ -277,12 +280,17 @@ func (d *decoder) interned(raw []byte) any {
 	if d.recent == nil {
 		d.recent = new(recentCache)
 	}
-	slot := &d.recent[recentSlot(raw)]
+	h := shortHash(raw)
+	slot := &d.recent.slots[h>>55] // 9 bits
 	if slot.s == string(raw) && slot.v != nil { // no allocation: a comparison the compiler recognises
 		return slot.v
 	}
-	v, ok := d.intern[string(raw)] // no allocation either
-	if !ok {
+	bit, word := uint64(1)<<(h&63), &d.recent.inTable[(h>>6)%uint64(len(d.recent.inTable))]
+	var v any
+	if *word&bit != 0 {
+		v = d.intern[string(raw)] // no allocation either
+	}
+	if v == nil {
 		if len(d.intern) >= internLimit {
 			// Not cached: a borrowed string must not outlive its data,
 			// and one in the arena would keep its block alive.
@@ -294,22 +302,25 @@ func (d *decoder) interned(raw []byte) any {
 		s := d.keep(raw)
 		v = s
 		d.intern[s] = v
+		*word |= bit
 	}
 	slot.s, _ = v.(string)
 	slot.v = v
 	return v
 }
 
-// recentCache holds the boxed strings met last, one per slot of a hash of
-// their bytes.
-type recentCache [512]struct {
-	s string
-	v any
+// recentCache is the cache and the bit set in front of the intern table.
+type recentCache struct {
+	slots [512]struct {
+		s string
+		v any
+	}
+	inTable [1024]uint64 // a bit per hash of a string in the table
 }
 
-// recentSlot is a cheap hash of a short string: its length and its first
+// shortHash is a cheap hash of a short string: its length and its first
 // and last eight bytes (or all of them), mixed.
-func recentSlot(b []byte) int {
+func shortHash(b []byte) uint64 {
 	n := len(b)
 	var x uint64
 	switch {
@@ -323,7 +334,7 @@ func recentSlot(b []byte) int {
 		}
 	}
 	x = (x ^ uint64(n)) * 0x9e3779b97f4a7c15
-	return int(x >> 55) // 9 bits: len(recentCache)
+	return x ^ x>>29
 }
 
 // internString is interned for a map key.
