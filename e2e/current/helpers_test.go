@@ -128,6 +128,7 @@ func (x *exporter) scrape(t *testing.T) []string {
 		}
 		out = append(out, l)
 	}
+	recordServed(out)
 	return out
 }
 
@@ -258,6 +259,7 @@ func (c *kindCase) expand(t *testing.T, ns string, objs []*unstructured.Unstruct
 func runKindCase(t *testing.T, c kindCase) []string {
 	t.Helper()
 	env := envFor(t)
+	recordKindTested(c.Kind)
 	ns := nsFor(t)
 	objs := applyYAML(t, env, ns, c.Objects)
 	if c.Prepare != nil {
