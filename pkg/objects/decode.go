@@ -281,7 +281,7 @@ func (d *decoder) interned(raw []byte) any {
 		d.recent = new(recentCache)
 	}
 	h := shortHash(raw)
-	slot := &d.recent.slots[h>>55] // 9 bits
+	slot := &d.recent.slots[h>>55]              // 9 bits
 	if slot.s == string(raw) && slot.v != nil { // no allocation: a comparison the compiler recognises
 		return slot.v
 	}
