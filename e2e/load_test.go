@@ -163,15 +163,6 @@ func TestAPIServerSlowerThanScrapeTimeout(t *testing.T) {
 	assertLines(t, "after the slowness", without(lines, "gateway_metrics_scrape_duration_seconds"), kindLines(ref.scrape(t).Body))
 }
 
-func contains(lines []string, l string) bool {
-	for _, x := range lines {
-		if x == l {
-			return true
-		}
-	}
-	return false
-}
-
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
 		return v
