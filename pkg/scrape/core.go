@@ -148,7 +148,7 @@ type discovery struct {
 // client-go's discovery takes no context: a caller whose ctx ends returns at
 // once, and at most one discovery is ever outstanding, so a hanging API
 // server cannot pile up goroutines (source.Client bounds each with a
-// timeout). A caller joins the discovery in flight only if it asks for
+// timeout). A caller joins the discovery in flight only if that one asks for
 // every group the caller needs and fresh is false; otherwise it waits for
 // the next one, which starts when the one in flight ends and asks for the
 // groups of every caller waiting for it. fresh asks for a discovery that
