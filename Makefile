@@ -78,21 +78,24 @@ check-headers:
 # Unit and e2e tests of the main module, with the race detector; the packages
 # that need the control plane (e2e, internal/testenv) start their own on loopback.
 # The load test runs without it: the detector's CPU and memory overhead would
-# turn a test of load and leaks into one of the detector.
+# turn a test of load and leaks into one of the detector. Every run shuffles
+# the order of the tests (go test prints the seed: -shuffle=SEED repeats it),
+# so that no test can depend on another having run before it.
 LOAD_TESTS := ^TestSustainedConcurrentScrapes$$
+SHUFFLE    ?= on
 test-go: test-bins
-	$(GO) test -race -count=1 -timeout 30m -skip '$(LOAD_TESTS)' ./...
-	$(GO) test -count=1 -timeout 30m -run '$(LOAD_TESTS)' ./e2e
+	$(GO) test -race -count=1 -shuffle=$(SHUFFLE) -timeout 30m -skip '$(LOAD_TESTS)' ./...
+	$(GO) test -count=1 -shuffle=$(SHUFFLE) -timeout 30m -run '$(LOAD_TESTS)' ./e2e
 
 # Differential tests against kube-state-metrics (its own module).
 test-compat:
-	cd compat/ksmdiff && $(GO) test -count=1 -timeout 20m -v ./...
+	cd compat/ksmdiff && $(GO) test -count=1 -shuffle=$(SHUFFLE) -timeout 20m -v ./...
 
 # deploy/test/live runs the real kube-state-metrics beside the exporter for
 # the cutover proof (TestCutoverOldExample).
 test-deploy: ksm-bin
 	bash deploy/rules/test.sh
-	cd deploy/test && $(GO) test -count=1 -timeout 20m ./...
+	cd deploy/test && $(GO) test -count=1 -shuffle=$(SHUFFLE) -timeout 20m ./...
 
 # A short fuzz of the exposition round trip and of the projected decoder.
 test-fuzz:
@@ -161,7 +164,7 @@ check-docs: check-generated
 # `helm lint --strict` (Helm's library, in-process) on the chart with the
 # default, full and sharded values, and plain lint with every feature on.
 lint-chart:
-	cd deploy/test && $(GO) test -count=1 -run '^(TestHelmLint|TestChartLintClean)$$' .
+	cd deploy/test && $(GO) test -count=1 -shuffle=$(SHUFFLE) -run '^(TestHelmLint|TestChartLintClean)$$' .
 
 # The image, without a Docker engine: static binaries for each platform, then
 # hack/image (go-containerregistry) writes a multi-arch OCI image layout to
@@ -208,7 +211,7 @@ release:
 # Reads bin/image: config, layers, platforms, reproducibility, and runs the
 # amd64 binary with --version.
 test-image: image
-	cd hack/image && IMAGE_LAYOUT=../../bin/image $(GO) test -count=1 .
+	cd hack/image && IMAGE_LAYOUT=../../bin/image $(GO) test -count=1 -shuffle=$(SHUFFLE) .
 
 # For Docker users: the same image from the Dockerfile (needs a Docker engine).
 docker-image:

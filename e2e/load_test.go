@@ -59,39 +59,45 @@ func proxy(t *testing.T, env *testenv.Env, delay func(*http.Request) time.Durati
 	return srv.URL
 }
 
-// TestSlowAPIServer: when one kind's LIST is slower than the scrape timeout
-// (X-Prometheus-Scrape-Timeout-Seconds), the scrape answers 200 with that kind
-// down and none of its lines, and every other kind complete. (Had the
-// exporter waited for the slow LIST, HTTPRoute would be up 1: the content
-// shows the deadline was kept, no clock needed.)
+// TestSlowAPIServer: when one kind's LIST never answers, every scrape answers
+// 200 within its timeout (X-Prometheus-Scrape-Timeout-Seconds) with that kind
+// down and none of its lines, and each other kind whole or down; the others
+// are all up in some scrape (polled: on a busy machine a scrape of 2 s may
+// not finish them all). Had the exporter waited for the LIST, the scrape
+// would never have answered: the content shows the deadline was kept, no
+// clock needed.
 func TestSlowAPIServer(t *testing.T) {
 	env := testenv.Current(t)
 	ns := nsFor(t)
 	applySamples(t, env, ns)
+	ref := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns)
+	want := kindLines(ref.scrape(t).Body)
 	url := proxy(t, env, func(r *http.Request) time.Duration {
 		if strings.HasSuffix(r.URL.Path, "/httproutes") {
-			return 10 * time.Second
+			return time.Hour // until the exporter gives up on it
 		}
 		return 0
 	})
 	x := startExporter(t, "--kubeconfig="+writeKubeconfig(t, url), "--namespaces="+ns)
-	r := x.scrape(t, "X-Prometheus-Scrape-Timeout-Seconds", "2")
-	lines := harness.SampleLines(r.Body)
-	parseText(t, r.Body)
-	for _, k := range defaultKinds {
-		want := "1"
-		if k.Kind == "HTTPRoute" {
-			want = "0"
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		r := x.scrape(t, "X-Prometheus-Scrape-Timeout-Seconds", "2")
+		lines := harness.SampleLines(r.Body)
+		parseText(t, r.Body)
+		assertKindsWholeOrDown(t, "HTTPRoute's LIST never answers", lines, want)
+		_, up := kindsOf(lines)
+		if up["HTTPRoute"] != "0" {
+			t.Fatalf("HTTPRoute's LIST never answers, yet it is up %q", up["HTTPRoute"])
 		}
-		if !contains(lines, upLine(k.Group, k.Kind, k.ReadVersion, want)) {
-			t.Errorf("want %s", upLine(k.Group, k.Kind, k.ReadVersion, want))
+		others := true
+		for kind, v := range up {
+			others = others && (kind == "HTTPRoute" || v == "1")
 		}
-	}
-	if len(harness.WithPrefix(lines, "gatewayapi_httproute_")) != 0 {
-		t.Errorf("the unfinished kind must not be served half-listed")
-	}
-	if len(harness.WithPrefix(lines, "gatewayapi_gateway_")) == 0 {
-		t.Errorf("the other kinds must be complete")
+		if others {
+			return
+		}
+		if time.Now().After(deadline) { // a liveness bound
+			t.Fatalf("never every other kind up: %v", up)
+		}
 	}
 }
 
@@ -142,16 +148,8 @@ func TestAPIServerSlowerThanScrapeTimeout(t *testing.T) {
 		}
 	}
 	// The abandoned LISTs end with their scrapes: goroutines come back to
-	// where they were (polled: connections close asynchronously).
-	var gAfter int
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		if gAfter, _ = stats(); gAfter <= gBefore+10 || time.Now().After(deadline) {
-			break
-		}
-	}
-	if gAfter > gBefore+10 {
-		t.Errorf("goroutines grew from %d to %d after the slow scrapes ended", gBefore, gAfter)
-	}
+	// where they were.
+	waitNoLeak(t, "after the slow scrapes ended", gBefore, -1)
 
 	// Fast again: the exporter recovers without a restart (polled: a LIST
 	// abandoned by an earlier scrape may still hold a connection, and a busy
@@ -163,15 +161,6 @@ func TestAPIServerSlowerThanScrapeTimeout(t *testing.T) {
 	})
 	assertAllUp(t, lines)
 	assertLines(t, "after the slowness", without(lines, "gateway_metrics_scrape_duration_seconds"), kindLines(ref.scrape(t).Body))
-}
-
-func contains(lines []string, l string) bool {
-	for _, x := range lines {
-		if x == l {
-			return true
-		}
-	}
-	return false
 }
 
 func envInt(name string, def int) int {
@@ -247,7 +236,6 @@ func TestSustainedConcurrentScrapes(t *testing.T) {
 	}
 	complete("warm-up")
 	client.CloseIdleConnections()
-	time.Sleep(500 * time.Millisecond)
 	gBefore, heapBefore := stats()
 	listsBefore := listCounts(t, x)["HTTPRoute"]
 
@@ -277,21 +265,35 @@ func TestSustainedConcurrentScrapes(t *testing.T) {
 	lists := listCounts(t, x)["HTTPRoute"] - listsBefore
 	complete("after the load")
 	client.CloseIdleConnections()
-	time.Sleep(time.Second) // server goroutines of closed connections end
-	gAfter, heapAfter := stats()
-	t.Logf("%d scrapes in %ds by 50 scrapers (%d reported HTTPRoute down: LIST unfinished at the deadline), %d HTTPRoute list passes; goroutines %d -> %d; heap in use %.1f -> %.1f MiB",
-		scrapes.Load(), secs, down.Load(), int(lists), gBefore, gAfter, heapBefore, heapAfter)
+	t.Logf("%d scrapes in %ds by 50 scrapers (%d reported HTTPRoute down: LIST unfinished at the deadline), %d HTTPRoute list passes",
+		scrapes.Load(), secs, down.Load(), int(lists))
 	if failures.Load() > 0 {
 		t.Fatalf("%d scrapes failed", failures.Load())
 	}
 	if float64(scrapes.Load()) < 2*lists {
 		t.Errorf("%d scrapes made %v list passes: concurrent scrapes should share LISTs", scrapes.Load(), lists)
 	}
-	if gAfter > gBefore+10 {
-		t.Errorf("goroutines grew from %d to %d after the load stopped", gBefore, gAfter)
+	waitNoLeak(t, "after the load stopped", gBefore, heapBefore)
+}
+
+// waitNoLeak polls until the goroutines are back within 10 of gBefore and
+// the heap in use within half (plus 16 MiB) of heapBefore (unless
+// negative), or fails: connections close, and their server goroutines end,
+// asynchronously. The bound is a liveness guard, not a performance
+// expectation.
+func waitNoLeak(t *testing.T, what string, gBefore int, heapBefore float64) {
+	t.Helper()
+	var g int
+	var heap float64
+	ok := func() bool { return g <= gBefore+10 && (heapBefore < 0 || heap <= heapBefore*1.5+16) }
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if g, heap = stats(); ok() || time.Now().After(deadline) {
+			break
+		}
 	}
-	if heapAfter > heapBefore*1.5+16 {
-		t.Errorf("heap in use grew from %.1f to %.1f MiB after the load stopped", heapBefore, heapAfter)
+	t.Logf("%s: goroutines %d -> %d, heap in use %.1f -> %.1f MiB", what, gBefore, g, heapBefore, heap)
+	if !ok() {
+		t.Errorf("%s: goroutines grew from %d to %d, heap in use from %.1f to %.1f MiB", what, gBefore, g, heapBefore, heap)
 	}
 }
 

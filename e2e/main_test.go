@@ -30,11 +30,22 @@ var apiServerArgs = []string{"--shutdown-watch-termination-grace-period=2s"}
 // Kuadrant CRDs. Tests share it: each works in its own namespace and runs its
 // own exporter with --namespaces=<that namespace>.
 func TestMain(m *testing.M) {
-	testenv.MainWithOptions(m, testenv.Options{ExtraTokens: []testenv.Token{limitedUser, throttledUser, revokedUser}, ExtraAPIServerArgs: apiServerArgs}, func(e *testenv.Env) error {
-		ctx := context.Background()
-		if err := e.InstallGatewayAPICRDs(ctx, "standard"); err != nil {
-			return err
-		}
-		return e.InstallKuadrantCRDs(ctx)
-	})
+	testenv.MainWithOptions(m, testenv.Options{ExtraTokens: []testenv.Token{limitedUser, throttledUser, revokedUser}, ExtraAPIServerArgs: apiServerArgs}, installCRDs)
+}
+
+func installCRDs(e *testenv.Env) error {
+	ctx := context.Background()
+	if err := e.InstallGatewayAPICRDs(ctx, "standard"); err != nil {
+		return err
+	}
+	return e.InstallKuadrantCRDs(ctx)
+}
+
+// restartEnv is the control plane of the tests that stop the API server
+// (restart_test.go, restart_watch_test.go): one of their own, with the same
+// CRDs, so that no other test sees an outage, whatever order -shuffle runs
+// them in. Each leaves it running when it ends.
+func restartEnv(t *testing.T) *testenv.Env {
+	t.Helper()
+	return testenv.Separate(t, "restart", testenv.Options{ExtraAPIServerArgs: apiServerArgs}, installCRDs)
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,6 +105,47 @@ func TestEveryModeServesTheSameBody(t *testing.T) {
 	after := waitIdentical(t, "after an update and a delete", xs, "list")
 	if len(harness.WithPrefix(after, "gatewayapi_httproute_")) != 0 {
 		t.Errorf("the deleted route still has lines")
+	}
+}
+
+// TestEveryModeServesTheSameOrder: with namespaces of which one prefixes the
+// other (app, app-system), every mode serves the objects in one order: in
+// all-namespaces mode the API server's (etcd's <namespace>/<name> key order,
+// in which "app-system/" comes before "app/"), and with --namespaces given
+// in any order, the namespaces sorted and each in the API server's order.
+func TestEveryModeServesTheSameOrder(t *testing.T) {
+	env := testenv.Current(t)
+	app := nsFor(t)
+	system := app + "-system"
+	applySamples(t, env, app)
+	applySamples(t, env, system)
+	for _, scope := range [][]string{nil, {"--namespaces=" + system + "," + app}} {
+		xs := map[string]*exporter{}
+		for _, mode := range [][]string{{"list"}, {"cache", "--use-apiserver-cache"}, {"watch", "--collection=watch"}} {
+			xs[mode[0]] = startExporter(t, append(append([]string{"--kubeconfig=" + env.Kubeconfig}, scope...), mode[1:]...)...)
+		}
+		lines := waitIdentical(t, fmt.Sprintf("namespaces %q", scope), xs, "list")
+		for _, x := range xs {
+			assertAllUp(t, harness.SampleLines(x.scrape(t).Body))
+		}
+		// The lines of the two namespaces, in the order served: the test
+		// is about their relative order, so both must be there.
+		var order []string
+		for _, l := range harness.WithPrefix(lines, "gatewayapi_gateway_info") {
+			switch {
+			case strings.Contains(l, `namespace="`+app+`"`):
+				order = append(order, app)
+			case strings.Contains(l, `namespace="`+system+`"`):
+				order = append(order, system)
+			}
+		}
+		want := []string{system, app} // etcd's order: "-" sorts before "/"
+		if scope != nil {
+			want = []string{app, system} // sorted namespaces
+		}
+		if !slices.Equal(order, want) {
+			t.Errorf("namespaces %q: Gateways served in namespace order %v, want %v", scope, order, want)
+		}
 	}
 }
 

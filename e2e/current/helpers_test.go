@@ -132,6 +132,7 @@ func (x *exporter) scrape(t *testing.T) []string {
 		}
 		out = append(out, l)
 	}
+	recordServed(out)
 	return out
 }
 
@@ -282,6 +283,7 @@ func isGraph(name string) bool { return graphFamilies[name] }
 func runKindCase(t *testing.T, c kindCase) []string {
 	t.Helper()
 	env := envFor(t)
+	recordKindTested(c.Kind)
 	ns := nsFor(t)
 	objs := applyYAML(t, env, ns, c.Objects)
 	if c.Prepare != nil {

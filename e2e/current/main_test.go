@@ -33,6 +33,7 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	}
 	kuadrantCRDs = dir
+	testenv.AfterTests(checkCoverage)
 	testenv.Main(m, func(e *testenv.Env) error {
 		ctx := context.Background()
 		if err := e.InstallGatewayAPICRDs(ctx, "experimental"); err != nil {

@@ -53,6 +53,20 @@ func KuadrantCRDs() fs.FS {
 	return sub
 }
 
+// KuadrantCRDDir is the directory KuadrantCRDs are read from, for tools that
+// want files (empty when the source tree is not there).
+func KuadrantCRDDir() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return ""
+	}
+	dir := filepath.Join(filepath.Dir(file), "crds", "kuadrant")
+	if _, err := os.Stat(dir); err != nil {
+		return ""
+	}
+	return dir
+}
+
 // InstallKuadrantCRDs installs KuadrantCRDs and waits until they are Established.
 func (e *Env) InstallKuadrantCRDs(ctx context.Context) error {
 	docs, err := readFSDocs(KuadrantCRDs(), ".")
@@ -139,6 +153,27 @@ func GatewayAPICRDDir(channel string) (string, error) {
 	crdDir := filepath.Join(dir, "config", "crd", channel)
 	if _, err := os.Stat(crdDir); err != nil {
 		return "", fmt.Errorf("testenv: gateway-api CRDs: %w", err)
+	}
+	return crdDir, nil
+}
+
+// EnvoyGatewayVersion is the Envoy Gateway release whose CRDs
+// EnvoyGatewayCRDDir reads: real CRDs of a Gateway API implementation, large
+// ones (EnvoyProxy's is 1.4 MB of YAML), with policies among them.
+const EnvoyGatewayVersion = "v1.9.1"
+
+// EnvoyGatewayCRDDir returns the directory of Envoy Gateway's own CRDs
+// (gateway.envoyproxy.io, plain YAML) in its Go module
+// github.com/envoyproxy/gateway at EnvoyGatewayVersion, from the module cache
+// (ModuleDir downloads it when missing: the module is not in go.mod).
+func EnvoyGatewayCRDDir() (string, error) {
+	dir, err := ModuleDir("github.com/envoyproxy/gateway", EnvoyGatewayVersion)
+	if err != nil {
+		return "", err
+	}
+	crdDir := filepath.Join(dir, "charts", "gateway-helm", "charts", "crds", "crds", "generated")
+	if _, err := os.Stat(crdDir); err != nil {
+		return "", fmt.Errorf("testenv: Envoy Gateway CRDs: %w", err)
 	}
 	return crdDir, nil
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +16,10 @@ var (
 	current    *Env
 	skipReason string
 	mainUsed   bool
+
+	mu         sync.Mutex
+	separate   map[string]*separateEnv // by name, see Separate
+	afterTests []func() error
 )
 
 // InCI reports whether CI=true (or 1): there missing binaries are a hard failure.
@@ -93,6 +98,25 @@ func runMain(m *testing.M, opts Options, setup, teardown func(*Env) error) int {
 		}
 	}()
 	code := m.Run()
+	for _, check := range afterTests {
+		if err := check(); err != nil {
+			fmt.Fprintf(os.Stderr, "FAIL: after the tests: %v\n", err)
+			code = 1
+		}
+	}
+	mu.Lock()
+	for name, s := range separate {
+		if s.env == nil {
+			continue
+		}
+		if err := s.env.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "testenv: stop %s: %v\n", name, err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	mu.Unlock()
 	if teardown != nil {
 		if err := teardown(env); err != nil {
 			fmt.Fprintf(os.Stderr, "FAIL: testenv: teardown: %v\n", err)
@@ -106,6 +130,60 @@ func runMain(m *testing.M, opts Options, setup, teardown func(*Env) error) int {
 		}
 	}
 	return code
+}
+
+// AfterTests registers, from TestMain before Main, a check that Main runs
+// once every test of the package has run (in whatever order -shuffle ran
+// them), before it stops the Env: a check over what the tests did together,
+// such as the families they saw served. An error fails the package's run.
+func AfterTests(check func() error) { afterTests = append(afterTests, check) }
+
+type separateEnv struct {
+	once sync.Once
+	env  *Env
+	err  error
+}
+
+// Separate returns the package's Env named name, other than Current's,
+// started on its first use with opts and setup, and stopped by Main after
+// the tests: for tests that must not share Current's control plane, such as
+// those that stop its API server (whatever order they run in, no other test
+// sees the outage). Tests that use it share it, one after the other. It
+// skips and fails as Current does.
+func Separate(tb testing.TB, name string, opts Options, setup func(*Env) error) *Env {
+	tb.Helper()
+	Current(tb)
+	mu.Lock()
+	if separate == nil {
+		separate = map[string]*separateEnv{}
+	}
+	s := separate[name]
+	if s == nil {
+		s = &separateEnv{}
+		separate[name] = s
+	}
+	mu.Unlock()
+	s.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		env, err := Start(ctx, opts)
+		if err == nil && setup != nil {
+			if err = setup(env); err != nil {
+				_ = env.Stop()
+			}
+		}
+		if err != nil {
+			s.err = err
+			return
+		}
+		mu.Lock()
+		s.env = env
+		mu.Unlock()
+	})
+	if s.err != nil {
+		tb.Fatalf("testenv: the separate Env %q: %v", name, s.err)
+	}
+	return s.env
 }
 
 // Current returns the Env started by Main. Locally without binaries it skips

@@ -18,11 +18,11 @@ import (
 	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	metricsspec "github.com/kuadrant/gateway-api-metrics-exporter/metrics-spec"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/policies"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/scrape"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/server"
@@ -234,7 +234,7 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 	client.Log = log
 
 	tel := telemetry.New()
-	collector, err := newCollector(ctx, o, plan, cfg, client, tel, log)
+	collector, err := newCollector(ctx, o, plan, client, tel, log)
 	if err != nil {
 		return err
 	}
@@ -263,7 +263,7 @@ func prepare(o *Options, log *slog.Logger) error {
 // newCollector makes the collection mode --collection asks for, over the
 // plan's kinds plus (by default) one per policy CRD the plan does not
 // declare, kept current by one watch on CRDs.
-func newCollector(ctx context.Context, o *Options, plan *spec.Plan, cfg *rest.Config, client *source.Client, tel *telemetry.Metrics, log *slog.Logger) (server.Collector, error) {
+func newCollector(ctx context.Context, o *Options, plan *spec.Plan, client *source.Client, tel *telemetry.Metrics, log *slog.Logger) (server.Collector, error) {
 	opts := scrape.Options{Namespaces: o.Namespaces, DeniedNamespaces: o.NamespacesDeny,
 		Limits: scrape.Limits{SeriesPerFamily: o.MaxSeriesPerFamily, Series: o.MaxSeries}}
 	switch {
@@ -275,15 +275,13 @@ func newCollector(ctx context.Context, o *Options, plan *spec.Plan, cfg *rest.Co
 	kinds := scrape.PlanKinds(plan)
 	var discovered *policies.Watcher
 	if o.DiscoverPolicies {
-		dcfg := rest.CopyConfig(cfg)
-		dcfg.QPS, dcfg.Burst = -1, -1
-		dyn, err := dynamic.NewForConfig(dcfg)
-		if err != nil {
-			return nil, fmt.Errorf("API client: %w", err)
-		}
 		discovered = policies.NewWatcher(plan, o.familyFilter(), log)
 		kinds = discovered
-		defer func() { go discovered.Run(ctx, dyn) }()
+		// CRDs read with the projection Detect needs, 20 a page: a page is
+		// read whole before it is decoded, and CRDs weigh up to a megabyte.
+		crds := client.ListerWatcher(source.Resource{Group: policies.CRDs.Group, Version: policies.CRDs.Version,
+			Kind: "CustomResourceDefinition", Plural: policies.CRDs.Resource}, source.ListOptions{Fields: policies.Fields(), Limit: 20})
+		defer func() { go discovered.Run(ctx, crds) }()
 	}
 	if o.Collection != "watch" {
 		return scrape.NewWithKinds(kinds, client, opts, tel, log), nil
@@ -295,13 +293,7 @@ func newCollector(ctx context.Context, o *Options, plan *spec.Plan, cfg *rest.Co
 	}
 	wc := watch.NewWithKinds(ctx, kinds, client, client, opts, tel, log)
 	if discovered != nil {
-		discovered.OnChange = func() {
-			go func() {
-				c, cancel := context.WithTimeout(ctx, o.ScrapeTimeout)
-				defer cancel()
-				wc.KindsChanged(c)
-			}()
-		}
+		discovered.OnChange = wc.KindsChanged
 	}
 	return wc, nil
 }
@@ -389,8 +381,7 @@ func autoShard(c *source.Client, pod, ns string, log *slog.Logger) func() (int, 
 			return shard, shards
 		}
 		sts := ""
-		md, _ := p["metadata"].(map[string]any)
-		refs, _ := md["ownerReferences"].([]any)
+		refs, _ := objects.Dig(p, "metadata", "ownerReferences").([]any)
 		for _, r := range refs {
 			if m, ok := r.(map[string]any); ok && m["kind"] == "StatefulSet" && m["controller"] == true {
 				sts, _ = m["name"].(string)

@@ -216,21 +216,22 @@ func Head(data []byte) (apiVersion, kind string, err error) {
 // its interned strings between them: objects read one at a time repeat their
 // condition types, kinds and controller names as much as a LIST page does.
 type Decoder struct {
-	intern map[string]string
-	stack  []any    // list elements being decoded
-	boxes  []string // see decoder.box
-	// Borrow makes string values (not keys) that need no unescaping point
-	// into the data decoded rather than copies of it: no allocation, no
-	// lookup. They are valid only as long as the data is left unchanged, so
-	// only for a caller that drops the object, and whatever holds its
-	// values, before it reuses the data.
+	intern map[string]any // see decoder.interned
+	recent *recentCache   // likewise
+	stack  []any          // list elements being decoded
+	arena  []byte         // see decoder.keep
+	// Borrow makes string values (not keys) that need no unescaping and are
+	// not interned point into the data decoded rather than copies of it.
+	// They are valid only as long as the data is left unchanged, so only for
+	// a caller that drops the object, and whatever holds its values, before
+	// it reuses the data.
 	Borrow bool
 }
 
 // Decode is DecodeProjected.
 func (dd *Decoder) Decode(data []byte, f *Fields) (any, error) {
-	d := decoder{data: data, intern: dd.intern, borrow: dd.Borrow, stack: dd.stack, boxes: dd.boxes}
-	defer func() { dd.intern, dd.stack, dd.boxes = d.intern, d.stack, d.boxes }()
+	d := decoder{data: data, intern: dd.intern, recent: dd.recent, borrow: dd.Borrow, stack: dd.stack, arena: dd.arena}
+	defer func() { dd.intern, dd.recent, dd.stack, dd.arena = d.intern, d.recent, d.stack, d.arena }()
 	d.ws()
 	v, err := d.value(f)
 	if err != nil {
@@ -247,30 +248,134 @@ type decoder struct {
 	data   []byte
 	i      int
 	buf    []byte
-	intern map[string]string
+	intern map[string]any
+	recent *recentCache
 	borrow bool
 	stack  []any
-	boxes  []string
+	arena  []byte
 }
 
-// str interns short strings: condition types and statuses, groups, kinds and
-// controller names repeat in every object of a page, and a lookup is cheaper
-// than an allocation.
+// Short strings are interned, already boxed: condition types and statuses,
+// groups, kinds and controller names repeat in every object of a page, and a
+// lookup costs less than the two allocations of a new string in an
+// interface (its bytes, and its header). Strings are most of a decoded
+// object's values. The table is bounded; past it, a string is boxed anew.
+const (
+	internMax   = 48   // longest string interned
+	internLimit = 4096 // strings a decoder interns
+)
+
+// interned returns raw as a boxed string (its bytes in the arena), from the
+// intern table when it is short. In front of the table, which costs a hash
+// and a probe, are a direct-mapped cache of the table's strings met last
+// (a few loads and one comparison: the strings that repeat most, condition
+// types and statuses, stay in it) and a bit set of the hashes of the
+// strings in the table, which tells most strings that are not in it (names,
+// UIDs: most of those a decoder meets once its table is full) without a
+// probe.
+func (d *decoder) interned(raw []byte) any {
+	if len(raw) > internMax {
+		return d.boxed(raw)
+	}
+	if d.recent == nil {
+		d.recent = new(recentCache)
+	}
+	h := shortHash(raw)
+	slot := &d.recent.slots[h>>55]              // 9 bits
+	if slot.s == string(raw) && slot.v != nil { // no allocation: a comparison the compiler recognises
+		return slot.v
+	}
+	bit, word := uint64(1)<<(h&63), &d.recent.inTable[(h>>6)%uint64(len(d.recent.inTable))]
+	var v any
+	if *word&bit != 0 {
+		v = d.intern[string(raw)] // no allocation either
+	}
+	if v == nil {
+		if len(d.intern) >= internLimit {
+			// Not cached: a borrowed string must not outlive its data,
+			// and one in the arena would keep its block alive.
+			return d.boxed(raw)
+		}
+		if d.intern == nil {
+			d.intern = make(map[string]any, 64)
+		}
+		s := d.keep(raw)
+		v = s
+		d.intern[s] = v
+		*word |= bit
+	}
+	slot.s, _ = v.(string)
+	slot.v = v
+	return v
+}
+
+// recentCache is the cache and the bit set in front of the intern table.
+type recentCache struct {
+	slots [512]struct {
+		s string
+		v any
+	}
+	inTable [1024]uint64 // a bit per hash of a string in the table
+}
+
+// shortHash is a cheap hash of a short string: its length and its first
+// and last eight bytes (or all of them), mixed.
+func shortHash(b []byte) uint64 {
+	n := len(b)
+	var x uint64
+	switch {
+	case n >= 8:
+		x = binary.LittleEndian.Uint64(b) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(b[n-8:]), 31)
+	case n >= 4:
+		x = uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[n-4:]))<<32
+	default:
+		for _, c := range b {
+			x = x<<8 | uint64(c)
+		}
+	}
+	x = (x ^ uint64(n)) * 0x9e3779b97f4a7c15
+	return x ^ x>>29
+}
+
+// internString is interned for a map key.
 func (d *decoder) internString(raw []byte) string {
-	if len(raw) > 48 {
-		return string(raw)
-	}
-	if s, ok := d.intern[string(raw)]; ok {
-		return s
-	}
-	s := string(raw)
-	if d.intern == nil {
-		d.intern = make(map[string]string, 64)
-	}
-	if len(d.intern) < 4096 {
-		d.intern[s] = s
-	}
+	s, _ := d.interned(raw).(string)
 	return s
+}
+
+// boxed returns raw as a new boxed string: borrowed from the data when the
+// decoder may, else its bytes copied into the arena.
+func (d *decoder) boxed(raw []byte) any {
+	if d.borrow && len(raw) > 0 {
+		// The data outlives the decoded values: the caller's promise.
+		return unsafe.String(&raw[0], len(raw))
+	}
+	return d.keep(raw)
+}
+
+// arenaChunk is the size of the blocks the decoder copies string bytes
+// into: one allocation for the bytes of many strings, rather than one each.
+// A string keeps its whole block alive, and the blocks are as short-lived as
+// the objects decoded from them; the bounded intern table keeps at most
+// internLimit strings, and so blocks, beyond them.
+const arenaChunk = 8 << 10
+
+// keep copies b into the arena and returns it as a string. Bytes once in the
+// arena are never written again (a full block is left, not reused), which is
+// what unsafe.String asks.
+func (d *decoder) keep(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > arenaChunk/8 {
+		return string(b)
+	}
+	if cap(d.arena)-len(d.arena) < len(b) {
+		d.arena = make([]byte, 0, arenaChunk)
+	}
+	start := len(d.arena)
+	d.arena = append(d.arena, b...)
+	return unsafe.String(&d.arena[start], len(b))
 }
 
 var errEOF = errors.New("unexpected end of JSON input")
@@ -513,39 +618,14 @@ func (d *decoder) str() (any, error) {
 		return nil, err
 	}
 	if !escaped {
-		if d.borrow && len(raw) > 0 {
-			return d.box(unsafe.String(&raw[0], len(raw))), nil
-		}
-		return d.box(d.internString(raw)), nil
+		return d.interned(raw), nil
 	}
-	return d.box(d.unescape(raw)), nil
+	return d.unescape(raw), nil
 }
-
-// box returns s as an interface value whose string header lives in a block
-// shared with the strings decoded before it, rather than in an allocation of
-// its own as converting a string to an interface makes: strings are most of
-// a decoded object's values, and these allocations most of its cost.
-func (d *decoder) box(s string) any {
-	if len(d.boxes) == cap(d.boxes) {
-		d.boxes = make([]string, 0, 256)
-	}
-	d.boxes = append(d.boxes, s)
-	var v any
-	e := (*eface)(unsafe.Pointer(&v))
-	e.typ, e.data = stringType, unsafe.Pointer(&d.boxes[len(d.boxes)-1])
-	return v
-}
-
-// eface is the layout of an interface value with no methods (runtime.eface).
-type eface struct{ typ, data unsafe.Pointer }
-
-var stringType = func() unsafe.Pointer {
-	var v any = ""
-	return (*eface)(unsafe.Pointer(&v)).typ
-}()
 
 // unescape decodes a JSON string body exactly as encoding/json does,
-// including U+FFFD for invalid UTF-8 and for unpaired surrogates.
+// including U+FFFD for invalid UTF-8 and for unpaired surrogates; its bytes
+// are in the arena.
 func (d *decoder) unescape(s []byte) string {
 	b := d.buf[:0]
 	for r := 0; r < len(s); {
@@ -609,7 +689,7 @@ func (d *decoder) unescape(s []byte) string {
 		}
 	}
 	d.buf = b
-	return string(b)
+	return d.keep(b)
 }
 
 // getu4 decodes \uXXXX at the start of s, or returns -1.

@@ -3,6 +3,7 @@ package objects
 import (
 	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -132,5 +133,55 @@ func TestRawStringAtEveryOffset(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Decoded strings stay what they were decoded from across many arena blocks
+// and intern tables full and not, with the garbage collector running between
+// documents: a decoder reused over thousands of documents (as a watch's is)
+// and a borrowing one, whose values are kept while later documents are
+// decoded and the earlier inputs overwritten (the copying decoder must not
+// point into them). Run under -race with the rest.
+func TestDecodedStringsSurviveGC(t *testing.T) {
+	doc := func(i int) string {
+		return fmt.Sprintf(`{"metadata":{"name":"route-%06d","namespace":"team-%d","uid":"00000000-0000-0000-0000-%012d",`+
+			`"annotations":{"long":"%s","esc\u00e9":"caf\u00e9 %d \"q\""}},"status":{"conditions":[{"type":"Accepted","status":"True","message":"%s"}]}}`,
+			i, i%7, i, strings.Repeat(fmt.Sprint(i), 20), i, strings.Repeat("x", i%3000))
+	}
+	all := &Fields{All: true}
+	for _, borrow := range []bool{false, true} {
+		dec := Decoder{Borrow: borrow}
+		var kept []any
+		var inputs [][]byte
+		const n = 6000 // more distinct strings than the intern table holds, over many blocks
+		for i := range n {
+			data := []byte(doc(i))
+			v, err := dec.Decode(data, all)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept = append(kept, v)
+			if borrow {
+				inputs = append(inputs, data) // the caller keeps the data
+			} else {
+				for j := range data {
+					data[j] = '#' // the copying decoder's values are its own
+				}
+			}
+			if i%500 == 0 {
+				runtime.GC()
+			}
+		}
+		runtime.GC()
+		for i, v := range kept {
+			want, err := DecodeJSON([]byte(doc(i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(v, want) {
+				t.Fatalf("borrow=%v: document %d decoded as\n%#v\nwant\n%#v", borrow, i, v, want)
+			}
+		}
+		runtime.KeepAlive(inputs)
 	}
 }

@@ -23,6 +23,23 @@ func DecodeJSON(data []byte) (any, error) {
 	return v, nil
 }
 
+// Dig is the value at keys through nested maps: nil where one is missing or
+// not a map.
+func Dig(v any, keys ...string) any {
+	for _, k := range keys {
+		m, _ := v.(map[string]any)
+		v = m[k]
+	}
+	return v
+}
+
+// Meta is a string field of an object's metadata (name, namespace, uid,
+// resourceVersion, continue...): "" when absent or not a string.
+func Meta(obj map[string]any, key string) string {
+	s, _ := Dig(obj, "metadata", key).(string)
+	return s
+}
+
 // Flatten expands `kind: List` (and any *List with items) into its items.
 func Flatten(v any) []Object {
 	m, ok := v.(map[string]any)

@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/version"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
 
@@ -105,22 +106,49 @@ func Detect(crd map[string]any) (CRD, bool) {
 	return c, false
 }
 
+// Fields is the projection of a CustomResourceDefinition that Detect and the
+// watcher read: its name, policy label, group, scope and names, each
+// version's name and served flag and whether its schema has the properties
+// that make a policy (as empty maps: their own schemas are skipped), and its
+// conditions' types and statuses. A CRD's schemas are nearly all its bytes
+// (a megabyte for Envoy Gateway's EnvoyProxy); read through this projection
+// they are skipped as the JSON is read, never decoded.
+func Fields() *objects.Fields { return crdFields }
+
+var crdFields = func() *objects.Fields {
+	f := &objects.Fields{}
+	md := f.Child("metadata")
+	md.Child("name").All = true
+	md.Child("labels").Child(Label).All = true
+	sp := f.Child("spec")
+	sp.Child("group").All = true
+	sp.Child("scope").All = true
+	sp.Child("names").Child("kind").All = true
+	sp.Child("names").Child("plural").All = true
+	v := sp.Child("versions") // a list: its elements are read with this
+	v.Child("name").All = true
+	v.Child("served").All = true
+	root := v.Child("schema").Child("openAPIV3Schema").Child("properties")
+	for _, k := range []string{"targetRef", "targetRefs"} {
+		root.Child("spec").Child("properties").Child(k)
+	}
+	for _, k := range []string{"ancestors", "conditions"} {
+		root.Child("status").Child("properties").Child(k)
+	}
+	c := f.Child("status").Child("conditions")
+	c.Child("type").All = true
+	c.Child("status").All = true
+	return f.Compile()
+}()
+
 func policyShape(v map[string]any) bool {
-	root := props(dig(v, "schema", "openAPIV3Schema"))
+	root := props(objects.Dig(v, "schema", "openAPIV3Schema"))
 	s, st := props(root["spec"]), props(root["status"])
 	return (s["targetRef"] != nil || s["targetRefs"] != nil) && (st["ancestors"] != nil || st["conditions"] != nil)
 }
 
-func dig(v any, keys ...string) any {
-	for _, k := range keys {
-		m, _ := v.(map[string]any)
-		v = m[k]
-	}
-	return v
-}
-
 func props(schema any) map[string]any {
-	p, _ := dig(schema, "properties").(map[string]any)
+	p, _ := objects.Dig(schema, "properties").(map[string]any)
 	return p
 }
 

@@ -12,10 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
 
@@ -78,14 +77,15 @@ func (w *Watcher) Kinds(ctx context.Context) []*spec.Kind {
 	return w.kinds
 }
 
-// Run watches CRDs until ctx ends. A failing list or watch (RBAC, outage)
-// is retried by client-go's reflector with backoff; the kinds stay as they
-// were.
-func (w *Watcher) Run(ctx context.Context, dyn dynamic.Interface) {
-	client := dyn.Resource(CRDs)
+// Run watches CRDs through crds until ctx ends: a LIST and a watch of
+// apiextensions.k8s.io/v1 customresourcedefinitions whose objects need carry
+// only Fields (source.Client.ListerWatcher reads them so: a CRD is never
+// decoded whole). A failing list or watch (RBAC, outage) is retried by
+// client-go's reflector with backoff; the kinds stay as they were.
+func (w *Watcher) Run(ctx context.Context, crds cache.ListerWatcherWithContext) {
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			l, err := client.List(ctx, o)
+			l, err := crds.ListWithContext(ctx, o)
 			if err == nil {
 				w.warned.Store(false)
 			} else if !w.warned.Swap(true) {
@@ -96,9 +96,7 @@ func (w *Watcher) Run(ctx context.Context, dyn dynamic.Interface) {
 			}
 			return l, err
 		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return client.Watch(ctx, o)
-		},
+		WatchFuncWithContext: crds.WatchWithContext,
 	}
 	refl := cache.NewReflectorWithOptions(listThenWatch{lw}, &unstructured.Unstructured{}, (*crdStore)(w), cache.ReflectorOptions{Name: "policy CRDs"})
 	refl.RunWithContext(ctx)
@@ -200,7 +198,7 @@ func (s *crdStore) set(obj any, del bool) {
 // its objects cannot be listed before, so it counts from the update that
 // sets the condition.
 func established(crd map[string]any) bool {
-	conds, _ := dig(crd, "status", "conditions").([]any)
+	conds, _ := objects.Dig(crd, "status", "conditions").([]any)
 	for _, c := range conds {
 		if m, ok := c.(map[string]any); ok && m["type"] == "Established" {
 			return m["status"] == "True"

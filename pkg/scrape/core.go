@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -89,8 +90,9 @@ type Core struct {
 	evals *once.Set // evaluation errors already logged
 	guard guard
 
-	discMu sync.Mutex
-	discIn *discovery // the discovery in flight, shared by every caller
+	discMu   sync.Mutex
+	discIn   *discovery // the discovery in flight
+	discNext *discovery // the one to start when it ends, for the callers it cannot serve
 
 	mu       sync.Mutex
 	current  map[*spec.Kind]bool
@@ -153,27 +155,36 @@ type Round struct {
 
 type discovery struct {
 	done   chan struct{}
+	groups map[string]bool // what it asks for; a queued one's grows until it starts
 	served source.Served
 	err    error
 }
 
 // served runs discovery, or joins the one in flight, bounded by ctx.
 // client-go's discovery takes no context: a caller whose ctx ends returns at
-// once, and at most one discovery is ever outstanding, so a hanging API server
-// cannot pile up goroutines.
-func (c *Core) served(ctx context.Context, groups map[string]bool) (source.Served, error) {
+// once, and at most one discovery is ever outstanding, so a hanging API
+// server cannot pile up goroutines (source.Client bounds each with a
+// timeout). A caller joins the discovery in flight only if that one asks for
+// every group the caller needs and fresh is false; otherwise it waits for
+// the next one, which starts when the one in flight ends and asks for the
+// groups of every caller waiting for it. fresh asks for a discovery that
+// starts after the call: one that started before may have missed a CRD
+// established since (what made the caller look again).
+func (c *Core) served(ctx context.Context, groups map[string]bool, fresh bool) (source.Served, error) {
 	c.discMu.Lock()
-	d := c.discIn
-	if d == nil {
-		d = &discovery{done: make(chan struct{})}
-		c.discIn = d
-		go func() {
-			d.served, d.err = c.disc.Discover(groups)
-			c.discMu.Lock()
-			c.discIn = nil
-			c.discMu.Unlock()
-			close(d.done)
-		}()
+	var d *discovery
+	switch {
+	case c.discIn == nil:
+		d = &discovery{done: make(chan struct{}), groups: maps.Clone(groups)}
+		c.startDiscovery(d)
+	case !fresh && covers(c.discIn.groups, groups):
+		d = c.discIn
+	case c.discNext == nil:
+		d = &discovery{done: make(chan struct{}), groups: maps.Clone(groups)}
+		c.discNext = d
+	default:
+		d = c.discNext
+		maps.Copy(d.groups, groups)
 	}
 	c.discMu.Unlock()
 	select {
@@ -192,16 +203,50 @@ func (c *Core) served(ctx context.Context, groups map[string]bool) (source.Serve
 	return d.served, d.err
 }
 
+// startDiscovery runs d, then the discovery queued meanwhile, if any. Called
+// with discMu held.
+func (c *Core) startDiscovery(d *discovery) {
+	c.discIn = d
+	go func() {
+		d.served, d.err = c.disc.Discover(d.groups)
+		c.discMu.Lock()
+		c.discIn = nil
+		if next := c.discNext; next != nil {
+			c.discNext = nil
+			c.startDiscovery(next)
+		}
+		c.discMu.Unlock()
+		close(d.done)
+	}()
+}
+
+// covers reports whether a discovery of have answers for every group of want.
+func covers(have, want map[string]bool) bool {
+	for g := range want {
+		if !have[g] {
+			return false
+		}
+	}
+	return true
+}
+
 // Discover asks the provider for the current kinds and the API server for
-// what to read for each.
-func (c *Core) Discover(ctx context.Context) Round {
+// what to read for each, joining a discovery in flight that asks for their
+// groups.
+func (c *Core) Discover(ctx context.Context) Round { return c.discover(ctx, false) }
+
+// DiscoverFresh is Discover from a discovery that starts after the call:
+// what a caller needs that knows the CRDs changed.
+func (c *Core) DiscoverFresh(ctx context.Context) Round { return c.discover(ctx, true) }
+
+func (c *Core) discover(ctx context.Context, fresh bool) Round {
 	kinds := c.kinds.Kinds(ctx)
 	c.setKinds(kinds)
 	groups := map[string]bool{}
 	for _, k := range kinds {
 		groups[k.GVK.Group] = true
 	}
-	served, err := c.served(ctx, groups)
+	served, err := c.served(ctx, groups, fresh)
 	if err != nil {
 		c.warnOnce("discovery", "API server discovery failed; every kind reports gateway_metrics_up 0 until it succeeds", "err", err)
 		r := Round{Err: fmt.Errorf("discovery: %w", err)}
@@ -346,10 +391,18 @@ type Scope struct {
 	FieldSelector string
 }
 
+// ListOptions is what reading the scope asks for, with the kind's projection.
+func (sc Scope) ListOptions(fields *objects.Fields) source.ListOptions {
+	return source.ListOptions{Namespace: sc.Namespace, FieldSelector: sc.FieldSelector, Fields: fields}
+}
+
 // Scopes are KSM's namespace semantics, for both modes: cluster-scoped kinds
 // are read whole; namespaced kinds in every allowed namespace (all when
 // --namespaces is empty), and --namespaces-denylist applies inside the
 // allowlist. An allowlist that the denylist empties reads nothing (never all).
+// Namespaces are read in sorted order, whatever the flag's order, so that
+// both modes serve one body (KSM's order of objects is its sync.Map's,
+// random: it defines none).
 func (c *Core) Scopes(r source.Resource) []Scope {
 	if !r.Namespaced {
 		return []Scope{{}}
@@ -362,8 +415,8 @@ func (c *Core) Scopes(r source.Resource) []Scope {
 		return []Scope{{FieldSelector: strings.Join(sel, ",")}}
 	}
 	out := []Scope{}
-	for _, ns := range c.opts.Namespaces {
-		if !slices.Contains(c.opts.DeniedNamespaces, ns) && !slices.ContainsFunc(out, func(s Scope) bool { return s.Namespace == ns }) {
+	for _, ns := range slices.Compact(slices.Sorted(slices.Values(c.opts.Namespaces))) {
+		if !slices.Contains(c.opts.DeniedNamespaces, ns) {
 			out = append(out, Scope{Namespace: ns})
 		}
 	}
@@ -386,6 +439,11 @@ func (c *Core) Shard() (shard, shards int) {
 // Keeps reports whether an object with this UID belongs to shard of shards.
 func Keeps(uid string, shard, shards int) bool {
 	return shards <= 1 || ShardOf(uid, shards) == shard
+}
+
+// KeepsObject is Keeps for an object, by its metadata.uid.
+func KeepsObject(obj map[string]any, shard, shards int) bool {
+	return Keeps(objects.Meta(obj, "uid"), shard, shards)
 }
 
 // ShardOf is KSM's sharding: jump consistent hash of FNV-1a 64 of the UID.

@@ -35,6 +35,8 @@ func TestScopes(t *testing.T) {
 		// Everything allowed is denied: read nothing, never everything.
 		{"all denied", []string{"b"}, []string{"b"}, ns, []Scope{}},
 		{"duplicates", []string{"a", "a"}, nil, ns, []Scope{{Namespace: "a"}}},
+		// Sorted, whatever the flag's order: both modes serve one body.
+		{"flag order", []string{"c", "a", "b", "a"}, []string{"b"}, ns, []Scope{{Namespace: "a"}, {Namespace: "c"}}},
 		{"cluster-scoped", []string{"a"}, []string{"b"}, cluster, []Scope{{}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,6 +106,7 @@ func TestListModeNamespaces(t *testing.T) {
 	}{
 		{nil, nil, "a,b,c"},
 		{[]string{"a", "b"}, nil, "a,b"},
+		{[]string{"c", "a"}, nil, "a,c"},
 		{nil, []string{"b"}, "a,c"},
 		{[]string{"a", "b"}, []string{"b"}, "a"},
 		{[]string{"b"}, []string{"b"}, ""},

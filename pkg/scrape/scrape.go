@@ -170,7 +170,7 @@ func (c *Collector) collectKind(ctx context.Context, kr *KindResult, g *graph.Gr
 			if g != nil {
 				n = g.Put(gk, obj)
 			}
-			if shards > 1 && !keep(obj, shard, shards) {
+			if shards > 1 && !KeepsObject(obj, shard, shards) {
 				continue
 			}
 			r.Add(obj)
@@ -225,17 +225,11 @@ func (c *Collector) finishGraph(kinds []KindResult, g *graph.Graph) {
 
 func (c *Collector) listAll(ctx context.Context, r source.Resource, fields *objects.Fields, add func([]any) error) error {
 	for _, sc := range c.Scopes(r) {
-		if _, err := c.lister.List(ctx, r, source.ListOptions{Namespace: sc.Namespace, FieldSelector: sc.FieldSelector, Fields: fields}, add); err != nil {
+		if _, err := c.lister.List(ctx, r, sc.ListOptions(fields), add); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func keep(obj map[string]any, shard, shards int) bool {
-	md, _ := obj["metadata"].(map[string]any)
-	uid, _ := md["uid"].(string)
-	return Keeps(uid, shard, shards)
 }
 
 // Write streams the /metrics body for a result: the families of every kind

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -71,13 +72,22 @@ func New(cfg *rest.Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	dc, err := discovery.NewDiscoveryClientForConfigAndClient(cfg, hc)
+	// Discovery's requests take no context: a timeout of their own bounds
+	// them, so that an API server that accepts and never answers cannot
+	// hold every later round (client-go applies its discovery default,
+	// 32 s, only to a client it builds itself).
+	dhc := *hc
+	dhc.Timeout = discoveryTimeout
+	dc, err := discovery.NewDiscoveryClientForConfigAndClient(cfg, &dhc)
 	if err != nil {
 		return nil, err
 	}
 	c.rest, c.discovery = rc, dc
 	return c, nil
 }
+
+// discoveryTimeout bounds one discovery request (tests shorten it).
+var discoveryTimeout = 30 * time.Second
 
 type resourceKey struct{}
 
@@ -226,6 +236,10 @@ type ListOptions struct {
 	FieldSelector string
 	// Fields is the part of each object to decode (nil: all of it).
 	Fields *objects.Fields
+	// Limit is the page size (0: the client's PageSize); smaller for a kind
+	// whose objects are large, since a page is read whole before it is
+	// decoded.
+	Limit int
 }
 
 // List reads every page of a resource and hands the items of each page to
@@ -295,12 +309,9 @@ func (c *Client) list(ctx context.Context, r Resource, opts ListOptions, fn func
 			return finish(fmt.Errorf("decoding %s page %d: %w", r.Plural, pages, err))
 		}
 		list, _ := v.(map[string]any)
-		cont := ""
-		if md, ok := list["metadata"].(map[string]any); ok {
-			cont, _ = md["continue"].(string)
-			if pages == 1 {
-				rv, _ = md["resourceVersion"].(string)
-			}
+		cont := objects.Meta(list, "continue")
+		if pages == 1 {
+			rv = objects.Meta(list, "resourceVersion")
 		}
 		if cont != "" {
 			next = fetch(cont)
@@ -317,15 +328,26 @@ func (c *Client) list(ctx context.Context, r Resource, opts ListOptions, fn func
 	}
 }
 
-func (c *Client) listRequest(r Resource, opts ListOptions, cont string) *rest.Request {
-	path := "/apis/" + r.Group + "/" + r.Version
+// path is the API path of r's objects in namespace ("" for all, or a
+// cluster-scoped kind), without the plural.
+func (r Resource) path(namespace string) string {
+	p := "/apis/" + r.Group + "/" + r.Version
 	if r.Group == "" {
-		path = "/api/" + r.Version
+		p = "/api/" + r.Version
 	}
-	if r.Namespaced && opts.Namespace != "" {
-		path += "/namespaces/" + url.PathEscape(opts.Namespace)
+	if r.Namespaced && namespace != "" {
+		p += "/namespaces/" + url.PathEscape(namespace)
 	}
-	req := c.rest.Get().AbsPath(path, r.Plural).Param("limit", strconv.Itoa(c.PageSize))
+	return p
+}
+
+func (c *Client) listRequest(r Resource, opts ListOptions, cont string) *rest.Request {
+	path := r.path(opts.Namespace)
+	limit := c.PageSize
+	if opts.Limit > 0 {
+		limit = opts.Limit
+	}
+	req := c.rest.Get().AbsPath(path, r.Plural).Param("limit", strconv.Itoa(limit))
 	if cont != "" {
 		req.Param("continue", cont)
 	} else if c.UseCache {

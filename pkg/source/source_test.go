@@ -296,3 +296,32 @@ func TestServedPickAndResolve(t *testing.T) {
 		t.Errorf("Resolve */* = %v", got)
 	}
 }
+
+// An API server that accepts discovery requests and never answers cannot
+// hold discovery: it fails after its timeout (the caller's round reports
+// every kind down, and the next round tries again).
+func TestDiscoveryTimesOut(t *testing.T) {
+	defer func(d time.Duration) { discoveryTimeout = d }(discoveryTimeout)
+	discoveryTimeout = 200 * time.Millisecond
+	hung := make(chan struct{})
+	c, _ := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hung:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(hung)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Discover(map[string]bool{"example.com": true})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("discovery against a server that never answers succeeded")
+		}
+	case <-time.After(30 * time.Second): // a liveness guard, not the timeout under test
+		t.Fatal("discovery still hangs")
+	}
+}

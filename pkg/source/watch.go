@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -105,13 +104,7 @@ func isListOptionsInvalid(err error) bool {
 
 func (c *Client) watch(ctx context.Context, r Resource, opts ListOptions, rv string, list bool) (*events, error) {
 	ctx = context.WithValue(ctx, resourceKey{}, r)
-	path := "/apis/" + r.Group + "/" + r.Version
-	if r.Group == "" {
-		path = "/api/" + r.Version
-	}
-	if r.Namespaced && opts.Namespace != "" {
-		path += "/namespaces/" + url.PathEscape(opts.Namespace)
-	}
+	path := r.path(opts.Namespace)
 	// The API server ends a watch after timeoutSeconds; spread over 5-10
 	// minutes as client-go's reflector does, so watches do not reopen together.
 	timeout := 300 + rand.IntN(300)
@@ -167,10 +160,7 @@ func (e *events) Next() (Event, error) {
 	if typ == "ERROR" {
 		return Event{}, statusError(obj)
 	}
-	ev := Event{Type: typ, Object: obj}
-	if md, ok := obj["metadata"].(map[string]any); ok {
-		ev.ResourceVersion, _ = md["resourceVersion"].(string)
-	}
+	ev := Event{Type: typ, Object: obj, ResourceVersion: objects.Meta(obj, "resourceVersion")}
 	if typ == "BOOKMARK" {
 		// A bookmark is tiny and rare: its annotation is read on its own
 		// rather than added to every object's projection.
@@ -178,7 +168,7 @@ func (e *events) Next() (Event, error) {
 		if err != nil {
 			return Event{}, fmt.Errorf("decoding a watch bookmark: %w", err)
 		}
-		ann, _ := dig(b, "object", "metadata", "annotations").(map[string]any)
+		ann, _ := objects.Dig(b, "object", "metadata", "annotations").(map[string]any)
 		ev.InitialEventsEnd = ann[metav1.InitialEventsAnnotationKey] == "true"
 	}
 	if e.initial {
@@ -197,14 +187,6 @@ var bookmarkFields = func() *objects.Fields {
 	f.Child("object").Child("metadata").Child("annotations").Child(metav1.InitialEventsAnnotationKey).All = true
 	return f
 }()
-
-func dig(v any, path ...string) any {
-	for _, k := range path {
-		m, _ := v.(map[string]any)
-		v = m[k]
-	}
-	return v
-}
 
 // statusError is the typed API error of an ERROR event's Status.
 func statusError(obj map[string]any) error {

@@ -107,12 +107,12 @@ func TestWatchListMarksTheEndOfTheInitialEvents(t *testing.T) {
 		if err != nil {
 			t.Fatalf("event %d: %v", i, err)
 		}
-		g := got{e.Type, e.ResourceVersion, "", dig(e.Object, "spec", "n"), e.InitialEventsEnd}
-		g.name, _ = dig(e.Object, "metadata", "name").(string)
+		g := got{e.Type, e.ResourceVersion, "", objects.Dig(e.Object, "spec", "n"), e.InitialEventsEnd}
+		g.name, _ = objects.Dig(e.Object, "metadata", "name").(string)
 		if g != w {
 			t.Errorf("event %d: %+v, want %+v", i, g, w)
 		}
-		if ann := dig(e.Object, "metadata", "annotations"); ann != nil {
+		if ann := objects.Dig(e.Object, "metadata", "annotations"); ann != nil {
 			t.Errorf("event %d kept annotations %v outside the projection", i, ann)
 		}
 	}

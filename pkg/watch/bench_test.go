@@ -18,8 +18,8 @@ import (
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/spec"
 )
 
-// memAPI lists objects built in memory, 500 a page, in (namespace, name)
-// order as etcd and the watch cache do, and its watches stay open without
+// memAPI lists objects built in memory, 500 a page, in key order (see
+// objectKey) as etcd and the watch cache do, and its watches stay open without
 // events: the steady state of a synced collector.
 type memAPI struct {
 	objs map[string]func(i int) map[string]any

@@ -14,7 +14,9 @@ import (
 )
 
 // groupSize is how many objects a sync packs together; a group that grows
-// past twice as many (objects created between others) is split in two.
+// past twice as many (objects created between others) is split in two, and
+// one that deletes leave with fewer than a quarter as many is merged with a
+// neighbour, so that churn cannot leave the store in many small groups.
 // Larger groups compress better (neighbours' families differ in little but
 // their names) and cost more to repack when one of their objects changes.
 const groupSize = 64
@@ -23,13 +25,13 @@ const groupSize = 64
 // family i is blob[ends[i-1]:ends[i]]; issues are what rendering it dropped
 // or failed at (usually none).
 type object struct {
-	key    string // namespace, NUL, name
+	key    string // namespace/name (see objectKey)
 	blob   []byte
 	ends   []int32
 	issues []engine.Issue
 }
 
-// group is a run of objects in (namespace, name) order, kept compressed
+// group is a run of objects in key order (see objectKey), kept compressed
 // family by family: family i of all the group's objects, one after the
 // other, is one s2 block, so a scrape inflates
 // a group's family straight into the body, and what neighbours share (family
@@ -231,6 +233,34 @@ func (s *store) remove(groups []*group, key string) ([]*group, error) {
 	if len(objs) == 0 {
 		return slices.Delete(groups, i, i+1), nil
 	}
+	if len(objs) < groupSize/4 && len(groups) > 1 {
+		return s.merge(groups, i, objs)
+	}
 	groups[i] = s.pack(objs)
 	return groups, nil
+}
+
+// merge packs objs, what is left of groups[i], with the smaller of its
+// neighbours, as one group or, past 2*groupSize, two halves. Called with mu
+// held.
+func (s *store) merge(groups []*group, i int, objs []object) ([]*group, error) {
+	j := i + 1 // the neighbour: the next group, or the previous one if smaller
+	if j == len(groups) || (i > 0 && groups[i-1].n < groups[j].n) {
+		j = i - 1
+	}
+	other, err := s.unpack(groups[j])
+	if err != nil {
+		return groups, err
+	}
+	if j < i {
+		objs = append(other, objs...)
+	} else {
+		objs = append(objs, other...)
+	}
+	first := min(i, j)
+	if len(objs) <= 2*groupSize {
+		return slices.Replace(groups, first, first+2, s.pack(objs)), nil
+	}
+	half := len(objs) / 2
+	return slices.Replace(groups, first, first+2, s.pack(objs[:half]), s.pack(objs[half:])), nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
@@ -19,7 +20,7 @@ import (
 // A store kept in compressed groups serves, after any mix of objects listed
 // out of order, added between others (splitting groups), changed and
 // deleted, the body a renderer makes of the same objects added whole in
-// (namespace, name) order, and counts what the renderer counts.
+// the API server's order, and counts what the renderer counts.
 func TestGroupsServeWhatTheObjectsRender(t *testing.T) {
 	plan, _, err := spec.Load("w.yaml", []byte(`spec:
   resources:
@@ -61,9 +62,8 @@ func TestGroupsServeWhatTheObjectsRender(t *testing.T) {
 		for _, o := range model {
 			objs = append(objs, o)
 		}
-		slices.SortFunc(objs, func(a, b map[string]any) int {
-			return cmp.Or(cmp.Compare(meta(a, "namespace"), meta(b, "namespace")), cmp.Compare(meta(a, "name"), meta(b, "name")))
-		})
+		// The API server's order, which list mode serves.
+		slices.SortFunc(objs, func(a, b map[string]any) int { return cmp.Compare(objectKey(a), objectKey(b)) })
 		whole := engine.NewRenderer(kind, gvk, nil)
 		for _, o := range objs {
 			whole.Add(o)
@@ -93,10 +93,13 @@ func TestGroupsServeWhatTheObjectsRender(t *testing.T) {
 
 	st := newStore(engine.NewRenderer(kind, gvk, nil), 0, 1)
 	st.synced = true
+	// Namespaces of which one is a prefix of another: "app-system/" sorts
+	// before "app/" in the API server's order.
+	namespaces := []string{"app", "app-system", "app2", "b"}
 	// A LIST in order but for a few objects (a cache that does not sort).
 	var listed []map[string]any
 	for i := range 300 {
-		ns, name := fmt.Sprint("ns", i%3), fmt.Sprintf("w%03d", i)
+		ns, name := namespaces[i%3], fmt.Sprintf("w%03d", i)
 		o := widget(ns, name)
 		model[objectKey(o)] = o
 		listed = append(listed, o)
@@ -115,8 +118,8 @@ func TestGroupsServeWhatTheObjectsRender(t *testing.T) {
 	for round := range 10 {
 		var evs events
 		for range 40 {
-			ns, name := fmt.Sprint("ns", rng.IntN(4)), fmt.Sprintf("w%03d", rng.IntN(400))
-			k := ns + "\x00" + name
+			ns, name := namespaces[rng.IntN(4)], fmt.Sprintf("w%03d", rng.IntN(400))
+			k := ns + "/" + name
 			switch old, ok := model[k]; {
 			case ok && rng.IntN(3) == 0:
 				delete(model, k)
@@ -141,8 +144,8 @@ func TestGroupsServeWhatTheObjectsRender(t *testing.T) {
 	var burst events
 	for i := range 3 * groupSize {
 		name := fmt.Sprintf("w001-%03d", i)
-		model["ns0\x00"+name] = widget("ns0", name)
-		burst = append(burst, source.Event{Type: "ADDED", Object: model["ns0\x00"+name]})
+		model["app/"+name] = widget("app", name)
+		burst = append(burst, source.Event{Type: "ADDED", Object: model["app/"+name]})
 	}
 	_, _ = st.follow(&burst)
 	check(st, "after a burst of objects in one group")
@@ -188,5 +191,41 @@ func TestUnreadableGroupEndsTheWatch(t *testing.T) {
 	}
 	if rv != "7" {
 		t.Errorf("last version seen %q, want 7", rv)
+	}
+}
+
+// A LIST in the API server's order (by <namespace>/<name>, so "app-system/*"
+// before "app/*") is in the store's key order: every object takes the fast
+// path of a sync, and the groups come out full, each packed once.
+func TestListInAPIServerOrderPacksFullGroups(t *testing.T) {
+	plan, _, err := spec.Load("t.yaml", []byte(testSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gvk := engine.GVK{Group: "example.com", Version: "v1", Kind: "Widget"}
+	st := newStore(engine.NewRenderer(plan.Kinds[0], gvk, nil), 0, 1)
+	var listed []string // etcd keys, in etcd's order
+	for _, ns := range []string{"app", "app-system", "app.x", "ap"} {
+		for i := range 2 * groupSize {
+			listed = append(listed, fmt.Sprintf("%s/w%03d", ns, i))
+		}
+	}
+	slices.Sort(listed)
+	if i, j := slices.Index(listed, "app-system/w000"), slices.Index(listed, "app/w000"); i > j {
+		t.Fatalf("etcd's order is not what this test is about: app-system/ at %d, app/ at %d", i, j)
+	}
+	b := st.begin()
+	for _, k := range listed {
+		ns, name, _ := strings.Cut(k, "/")
+		st.add(b, widget(ns, name, 1).Object)
+	}
+	st.commit(b, nil)
+	if len(st.groups) != len(listed)/groupSize {
+		t.Fatalf("%d objects in %d groups, want %d full ones", len(listed), len(st.groups), len(listed)/groupSize)
+	}
+	for i, g := range st.groups {
+		if g.n != groupSize {
+			t.Errorf("group %d holds %d objects, want %d: objects took the out-of-order path", i, g.n, groupSize)
+		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 
-	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/scrape"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
 )
 
@@ -57,7 +56,9 @@ func (b *backoff) reset() { b.d = 0 }
 // client-go's reflector: a watch the API server ends (its timeout) is
 // reopened from the last version seen; a watch that cannot be opened because
 // the API server is unreachable or throttling is retried; anything else (410
-// Gone: the version was compacted; a broken stream; RBAC) syncs anew.
+// Gone: the version was compacted; a broken stream; RBAC) syncs anew. A
+// resync keeps the last state served while it makes progress (see
+// store.health): only a watch or a sync that fails marks the kind down.
 func (c *Collector) run(ctx context.Context, st *store, r source.Resource, opts source.ListOptions) {
 	var bo backoff
 	rv := ""
@@ -104,6 +105,13 @@ func (c *Collector) run(ctx context.Context, st *store, r source.Resource, opts 
 			if ctx.Err() != nil {
 				return
 			}
+			if source.IsGone(err) {
+				// The version was compacted: resync at once. The last state
+				// stays served meanwhile; the API server answered, so
+				// nothing says the kind is down.
+				rv = ""
+				continue
+			}
 			st.watched(err)
 			if err != nil {
 				if !retriable(err) {
@@ -146,9 +154,4 @@ func (c *Collector) run(ctx context.Context, st *store, r source.Resource, opts 
 // retries the watch rather than relisting.
 func retriable(err error) bool {
 	return utilnet.IsConnectionRefused(err) || apierrors.IsTooManyRequests(err)
-}
-
-// scopeOptions is what one scope of a resource reads.
-func scopeOptions(sc scrape.Scope, c *Collector, kr scrape.KindResult) source.ListOptions {
-	return source.ListOptions{Namespace: sc.Namespace, FieldSelector: sc.FieldSelector, Fields: c.Fields(kr.Kind)}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/engine"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/graph"
+	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/objects"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/scrape"
 	"github.com/kuadrant/gateway-api-metrics-exporter/pkg/source"
 )
@@ -19,13 +20,20 @@ import (
 // store holds the rendered objects of one scope of a resource.
 type store struct {
 	mu       sync.RWMutex
-	groups   []*group // in (namespace, name) order
+	groups   []*group // in key order (see objectKey)
 	synced   bool
 	err      error // of the last LIST
 	watchErr error // of the last attempt to open a watch
-	// closedAt is when the last watch stream ended, zero while one is open
-	// (or none was opened yet).
+	// closedAt is when the last watch stream ended, or when the last resync
+	// brought the store up to date after one ended; zero while a watch is
+	// open (or none was opened yet).
 	closedAt time.Time
+	// resyncing is when the sync in progress (a LIST or a watch-list's
+	// initial events) last made progress: it began, or a page or an object
+	// arrived. Zero when none is running.
+	resyncing time.Time
+	// grace and stall are reopenGrace and resyncStall (tests shorten them).
+	grace, stall time.Duration
 
 	render                *engine.Renderer // one object at a time; guarded by mu
 	zbuf, scratch, packed []byte           // guarded by mu
@@ -41,7 +49,7 @@ type store struct {
 }
 
 func newStore(r *engine.Renderer, shard, shards int) *store {
-	return &store{render: r, shard: shard, shards: shards}
+	return &store{render: r, shard: shard, shards: shards, grace: reopenGrace, stall: resyncStall}
 }
 
 // watched records whether a watch could be opened: while it cannot (the API
@@ -64,24 +72,37 @@ func (s *store) closed() {
 	s.mu.Unlock()
 }
 
-// reopenGrace is how long a store may go without an open watch before it
-// counts as stale. A watch the API server ends normally (its timeout) is
-// reopened at once; one that must be backed off from (a restarting API
-// server ends new watches at once) is not, and the store would silently miss
-// changes until the backoff ends.
+// reopenGrace is how long a store may go without an open watch, and
+// without a resync in progress, before it counts as stale. A watch the API
+// server ends normally (its timeout) is reopened at once; one that must be
+// backed off from (a restarting API server ends new watches at once) is not,
+// and the store would silently miss changes until the backoff ends.
 const reopenGrace = 2 * time.Second
 
-// health is nil when the store holds the whole current state. Called with mu
-// held.
+// resyncStall is how long a resync (after a 410 Gone or a broken watch) may
+// go without a page or an object before the store counts as stale. A resync
+// that progresses keeps the last state served, however long it takes (a
+// relist of 100k routes takes about 18 s): the kind is not down because the
+// API server compacted a version. One that fails marks the kind down; one
+// that hangs (an API server that accepts and never answers) does after this.
+const resyncStall = 30 * time.Second
+
+// health is nil when the store holds the whole current state, or the last
+// one while a resync that makes progress replaces it. Called with mu held.
 func (s *store) health() error {
 	switch {
 	case s.err != nil:
 		return s.err
 	case s.watchErr != nil:
 		return s.watchErr
-	case !s.closedAt.IsZero() && time.Since(s.closedAt) > reopenGrace:
+	case !s.resyncing.IsZero():
+		if d := time.Since(s.resyncing); d > s.stall {
+			return fmt.Errorf("resync made no progress for %s (API server not answering?)", d.Round(time.Second))
+		}
+	case !s.closedAt.IsZero() && time.Since(s.closedAt) > s.grace:
 		return fmt.Errorf("watch ended %s ago and is not open again (API server restarting?)", time.Since(s.closedAt).Round(time.Second))
-	case !s.synced:
+	}
+	if !s.synced {
 		return fmt.Errorf("not synced yet")
 	}
 	return nil
@@ -93,6 +114,7 @@ func (s *store) health() error {
 func (s *store) relist(ctx context.Context, api API, r source.Resource, opts source.ListOptions) (string, error) {
 	b := s.begin()
 	rv, err := api.ListAt(ctx, r, opts, func(items []any) error {
+		s.progress()
 		for _, it := range items {
 			if obj, ok := it.(map[string]any); ok {
 				s.add(b, obj)
@@ -106,7 +128,7 @@ func (s *store) relist(ctx context.Context, api API, r source.Resource, opts sou
 
 // build is a new state of the store being read (a LIST, or a watch's
 // initial events), which replaces the current one when complete. Objects
-// usually arrive in (namespace, name) order, as etcd and the watch cache
+// usually arrive in key order (see objectKey), as etcd and the watch cache
 // list them: they gather in tail until a group is full, so a sync packs each
 // group once.
 type build struct {
@@ -116,7 +138,10 @@ type build struct {
 	stamp  uint64 // the graph's clock when it began
 }
 
+// begin starts a build; until it is committed, the store serves its last
+// state (see health).
 func (s *store) begin() *build {
+	s.progress()
 	b := &build{}
 	if s.graph != nil {
 		b.stamp = s.graph.Stamp()
@@ -124,10 +149,18 @@ func (s *store) begin() *build {
 	return b
 }
 
+// progress notes that the sync in progress is alive.
+func (s *store) progress() {
+	s.mu.Lock()
+	s.resyncing = time.Now()
+	s.mu.Unlock()
+}
+
 // add renders one object of a build.
 func (s *store) add(b *build, obj map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.resyncing = time.Now()
 	o, keep := s.renderObject(obj)
 	if !keep {
 		return
@@ -161,16 +194,21 @@ func (s *store) seal(b *build) {
 
 // commit ends a build: it replaces the store's state unless err, the read's
 // error, says the build is incomplete; err marks the kind down either way.
+// A complete build is the current state: if a watch had ended, the grace to
+// open the next one starts again from here.
 func (s *store) commit(b *build, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err == nil {
 		err = b.err
 	}
-	s.err = err
+	s.err, s.resyncing = err, time.Time{}
 	if err == nil {
 		s.seal(b)
 		s.groups = b.groups
+		if !s.closedAt.IsZero() {
+			s.closedAt = time.Now()
+		}
 		if s.graph != nil {
 			// What the build did not see is gone.
 			s.graph.Sweep(s.gk, s.namespace, b.stamp)
@@ -203,7 +241,7 @@ func (s *store) follow(ev source.Events) (rv string, err error) {
 			}
 		case "DELETED":
 			if s.graph != nil {
-				s.graph.Delete(s.gk, meta(e.Object, "namespace"), meta(e.Object, "name"))
+				s.graph.Delete(s.gk, objects.Meta(e.Object, "namespace"), objects.Meta(e.Object, "name"))
 			}
 			s.groups, err = s.remove(s.groups, objectKey(e.Object))
 		}
@@ -214,24 +252,22 @@ func (s *store) follow(ev source.Events) (rv string, err error) {
 	}
 }
 
-func meta(obj map[string]any, key string) string {
-	md, _ := obj["metadata"].(map[string]any)
-	s, _ := md[key].(string)
-	return s
+// objectKey orders objects as the API server lists them, and so as list mode
+// serves them: by their etcd key, <namespace>/<name> (the watch cache keeps
+// the same order). That is not (namespace, name) order: "-" sorts before
+// "/", so "app-system/x" comes before "app/x". Objects arriving in another
+// order than the keys' would each take the out-of-order path of store.add.
+func objectKey(obj map[string]any) string {
+	return storeKey(objects.Meta(obj, "namespace"), objects.Meta(obj, "name"))
 }
 
-func uid(obj map[string]any) string { return meta(obj, "uid") }
-
-// objectKey orders objects as list mode does, by namespace then name.
-func objectKey(obj map[string]any) string { return storeKey(meta(obj, "namespace"), meta(obj, "name")) }
-
-// storeKey joins a namespace and a name: no name holds a NUL, so the joined
-// strings compare as the pairs do.
-func storeKey(namespace, name string) string { return namespace + "\x00" + name }
+// storeKey is objectKey of the object namespace/name (no name or namespace
+// holds a slash).
+func storeKey(namespace, name string) string { return namespace + "/" + name }
 
 // splitKey is storeKey's inverse.
 func splitKey(key string) (namespace, name string) {
-	namespace, name, _ = strings.Cut(key, "\x00")
+	namespace, name, _ = strings.Cut(key, "/")
 	return namespace, name
 }
 
@@ -244,7 +280,7 @@ func (s *store) renderObject(obj map[string]any) (o object, keep bool) {
 	if s.graph != nil {
 		n = s.graph.Put(s.gk, obj)
 	}
-	if !scrape.Keeps(uid(obj), s.shard, s.shards) {
+	if !scrape.KeepsObject(obj, s.shard, s.shards) {
 		return object{}, false
 	}
 	blob, ends, issues := s.render.RenderObject(obj, n, s.graph)

@@ -8,7 +8,6 @@
 package watch
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -32,14 +31,21 @@ type Collector struct {
 	// Rediscover is how often a scrape may look for new or removed CRDs and
 	// kinds, and for a changed shard count.
 	Rediscover time.Duration
+	// reopenGrace is the stores' (tests shorten it).
+	reopenGrace time.Duration
 
-	reflectors sync.WaitGroup
+	reflectors sync.WaitGroup // and the worker that applies KindsChanged
 	// graph is the attachment graph every store feeds, when the kinds have
 	// graph families (scrape.Core.GraphOn); see graph.go.
 	graph *graph.Graph
 	// noWatchList holds the resources (source.Resource) the API server does
 	// not serve watch-lists for.
 	noWatchList sync.Map
+	// reconciling is held by the one reconcile running: rounds are applied
+	// in the order they were discovered, so that an older round can never
+	// undo a newer one (stop a kind whose CRD just came).
+	reconciling chan struct{}
+	changed     chan struct{} // KindsChanged's signal to the worker
 
 	mu      sync.Mutex // guards what follows; never held across an API call
 	round   scrape.Round
@@ -72,37 +78,84 @@ func New(ctx context.Context, plan *spec.Plan, disc scrape.Discoverer, api API, 
 // and stops those of kinds that are gone.
 func NewWithKinds(ctx context.Context, kinds scrape.KindProvider, disc scrape.Discoverer, api API, opts scrape.Options, obs scrape.Observer, log *slog.Logger) *Collector {
 	c := &Collector{Core: scrape.NewCore(kinds, disc, opts, obs, log), api: api, ctx: ctx,
-		Rediscover: 10 * time.Second, watches: map[key]*resourceWatch{}}
+		Rediscover: 10 * time.Second, reopenGrace: reopenGrace, watches: map[key]*resourceWatch{},
+		reconciling: make(chan struct{}, 1), changed: make(chan struct{}, 1)}
 	c.graph = graph.New(c.InScope, true)
+	c.reflectors.Add(1)
+	go func() {
+		defer c.reflectors.Done()
+		c.applyChanges()
+	}()
 	return c
 }
 
-// KindsChanged rediscovers now rather than at the next Rediscover: the
-// provider's kinds changed (a policy CRD came or went), so reflectors start
-// or stop before the next scrape.
-func (c *Collector) KindsChanged(ctx context.Context) {
+// KindsChanged asks for a rediscovery now rather than at the next
+// Rediscover: the provider's kinds changed (a policy CRD came or went), so
+// reflectors start or stop before the next scrape. It does not wait: one
+// worker applies the changes, one at a time, and changes announced while it
+// works are applied together by its next round, which discovers after them.
+func (c *Collector) KindsChanged() {
+	select {
+	case c.changed <- struct{}{}:
+	default: // a round not yet started will see this change too
+	}
+}
+
+// applyChanges is the worker of KindsChanged, until the collector's context
+// ends.
+func (c *Collector) applyChanges() {
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-c.changed:
+		}
+		// Discovery requests time out on their own (source.Client); this
+		// bounds a round whatever the Discoverer.
+		ctx, cancel := context.WithTimeout(c.ctx, time.Minute)
+		c.reconcile(ctx, true)
+		cancel()
+	}
+}
+
+// fresh reports whether the last discovery succeeded less than Rediscover
+// ago.
+func (c *Collector) fresh() bool {
 	c.mu.Lock()
-	c.last = time.Time{}
-	c.mu.Unlock()
-	c.reconcile(ctx)
+	defer c.mu.Unlock()
+	return c.discErr == nil && !c.last.IsZero() && time.Since(c.last) < c.Rediscover
 }
 
 // Warm discovers the kinds and starts their reflectors.
-func (c *Collector) Warm(ctx context.Context) { c.reconcile(ctx) }
+func (c *Collector) Warm(ctx context.Context) { c.reconcile(ctx, false) }
 
-// reconcile rediscovers (at most every Rediscover while discovery succeeds)
-// and starts or stops reflectors to match the current kinds, the versions
-// served and the shard membership. Discovery runs outside the lock and is
-// bounded by ctx; a failed discovery keeps the running reflectors, which
-// report their own health.
-func (c *Collector) reconcile(ctx context.Context) {
-	c.mu.Lock()
-	fresh := c.discErr == nil && !c.last.IsZero() && time.Since(c.last) < c.Rediscover
-	c.mu.Unlock()
-	if fresh {
+// reconcile rediscovers and starts or stops reflectors to match the current
+// kinds, the versions served and the shard membership: at most every
+// Rediscover while discovery succeeds, unless changed says the kinds changed
+// (then from a discovery that starts after the call). One reconcile runs at
+// a time, each applied whole before the next discovers; waiting for it is
+// bounded by ctx. Discovery runs outside the lock and is bounded by ctx; a
+// failed discovery keeps the running reflectors, which report their own
+// health.
+func (c *Collector) reconcile(ctx context.Context, changed bool) {
+	if !changed && c.fresh() {
+		return // without waiting for a reconcile in progress
+	}
+	select {
+	case c.reconciling <- struct{}{}:
+	case <-ctx.Done():
 		return
 	}
-	round := c.Discover(ctx)
+	defer func() { <-c.reconciling }()
+	if !changed && c.fresh() {
+		return // the reconcile waited for did it
+	}
+	var round scrape.Round
+	if changed {
+		round = c.DiscoverFresh(ctx)
+	} else {
+		round = c.Discover(ctx)
+	}
 	shard, shards := c.Shard()
 
 	c.mu.Lock()
@@ -149,16 +202,18 @@ func (c *Collector) start(kr scrape.KindResult, shard, shards int) *resourceWatc
 	ctx, cancel := context.WithCancel(c.ctx)
 	r := kr.Resource
 	w := &resourceWatch{res: r, shard: shard, shards: shards, cancel: cancel}
-	// One store per namespace, or one for all: in namespace order, a scrape
-	// reads them one after the other in list mode's order.
-	scopes := slices.SortedFunc(slices.Values(c.Scopes(r)), func(a, b scrape.Scope) int { return cmp.Compare(a.Namespace, b.Namespace) })
+	// One store per namespace, or one for all: in the scopes' order (sorted
+	// namespaces), a scrape reads them one after the other in list mode's
+	// order.
+	scopes := c.Scopes(r)
 	for _, sc := range scopes {
 		st := newStore(c.NewRenderer(kr.Kind, r), shard, shards)
+		st.grace = c.reopenGrace
 		if c.GraphOn() {
 			st.graph, st.gk, st.namespace = c.graph, scrape.GraphKind(r), sc.Namespace
 		}
 		w.stores = append(w.stores, st)
-		opts := scopeOptions(sc, c, kr)
+		opts := sc.ListOptions(c.Fields(kr.Kind))
 		c.reflectors.Add(1)
 		go func() {
 			defer c.reflectors.Done()
@@ -169,15 +224,15 @@ func (c *Collector) start(kr scrape.KindResult, shard, shards int) *resourceWatc
 	return w
 }
 
-// Wait blocks until every reflector has stopped (after the collector's
-// context ended).
+// Wait blocks until every reflector, and the worker of KindsChanged, has
+// stopped (after the collector's context ended).
 func (c *Collector) Wait() { c.reflectors.Wait() }
 
 // Collect assembles a result from the pre-rendered bytes: no API call but an
 // occasional discovery. It honours ctx: a scrape that gives up gets ctx's
 // error, and the handler serves Down.
 func (c *Collector) Collect(ctx context.Context) (*scrape.Result, error) {
-	c.reconcile(ctx)
+	c.reconcile(ctx, false)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -215,9 +270,10 @@ func (c *Collector) Collect(ctx context.Context) (*scrape.Result, error) {
 	return res, nil
 }
 
-// fill hands every group of objects to r, in list mode's order (namespace,
-// then name), if every store is synced and healthy: the stores are in
-// namespace order (see start) and each keeps its groups in order.
+// fill hands every group of objects to r, in list mode's order (the scopes'
+// order, then the API server's in each), if every store is synced and
+// healthy: the stores are in the scopes' order (see start) and each keeps
+// its groups in key order.
 func (w *resourceWatch) fill(ctx context.Context, r *engine.Renderer) error {
 	type held struct {
 		*group

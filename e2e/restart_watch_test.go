@@ -1,6 +1,6 @@
 package e2e
 
-// Sorts after zz_restart_test.go: it stops the shared API server too.
+// Its test stops the API server of restartEnv, as restart_test.go's do.
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/kuadrant/gateway-api-metrics-exporter/internal/harness"
-	"github.com/kuadrant/gateway-api-metrics-exporter/internal/testenv"
 )
 
 // TestAPIServerRestartWatchMode: in watch mode, an API server that goes away
@@ -17,7 +16,7 @@ import (
 // relisting fails, so the kept bytes may be stale), and once it is back the
 // same lines are served again, without restarting the exporter.
 func TestAPIServerRestartWatchMode(t *testing.T) {
-	env := testenv.Current(t)
+	env := restartEnv(t)
 	ns := nsFor(t)
 	applySamples(t, env, ns)
 	x := startExporter(t, "--kubeconfig="+env.Kubeconfig, "--namespaces="+ns, "--collection=watch")

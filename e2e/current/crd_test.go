@@ -1,7 +1,9 @@
 package current
 
-// Runs last (file order): it deletes a CRD the other tests use, and installs
-// it again before it ends.
+// It deletes a CRD the other tests use, and installs it again before it
+// ends: the tests run one at a time, and what the others check (their own
+// objects, the families served, see checkCoverage) does not depend on
+// whether it ran before them.
 
 import (
 	"path/filepath"

@@ -1,0 +1,4 @@
+package policies
+
+// Established is established, for the tests of the projection.
+var Established = established
