@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package e2e holds the end-to-end tests of the exporter: each test starts the
 // exporter in-process (app.Run) against a real kube-apiserver (internal/testenv),
 // scrapes it over HTTP and compares the exposition line by line, in the style

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package e2e
 
 // Its test stops the API server of restartEnv, as restart_test.go's do.

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command gateway-api-metrics-exporter serves Prometheus metrics about Gateway
 // API and Kuadrant resources, as a drop-in replacement for kube-state-metrics
 // running the gateway-api-state-metrics configuration.

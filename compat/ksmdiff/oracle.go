@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package ksmdiff drives kube-state-metrics' own custom-resource-state code as
 // a reference oracle, and compares its output with ours family by family.
 package ksmdiff

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package deploytest holds the tests of the deployment assets under deploy/:
 // kustomize bases and overlays, the Helm chart, the alerting rules and the
 // Grafana dashboards. It is a separate Go module so that Helm and kustomize

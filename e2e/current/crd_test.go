@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package current
 
 // It deletes a CRD the other tests use, and installs it again before it

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package current
 
 // One test per Gateway API kind of the v1.6.3 experimental channel. Objects and

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package current runs the exporter against a real API server holding the CRDs
 // a cluster serves today: the Gateway API v1.6.3 experimental channel of
 // go.mod's sigs.k8s.io/gateway-api, and Kuadrant's current CRDs (read from

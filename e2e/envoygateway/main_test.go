@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package envoygateway runs the exporter beside a real Gateway API
 // controller: Envoy Gateway's control plane (internal/envoygateway), on the
 // package's own API server, reconciles a scenario of GatewayClass, Gateways,

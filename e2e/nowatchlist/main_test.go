@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package nowatchlist runs watch mode against a kube-apiserver without
 // streaming lists (--feature-gates=WatchList=false, as a cluster that turned
 // the gate off, or one older than v1.27, answers): watch mode must fall back

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command egbin renders Envoy Gateway's Helm chart (charts/gateway-helm of the
 // github.com/envoyproxy/gateway module this module requires) with Helm's own
 // template engine, the way `helm template eg oci://docker.io/envoyproxy/gateway-helm

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command headers puts the license header on every Go file of the
 // repository (every module, generated code included) and, with -check,
 // lists the files that lack it and fails. `make headers` applies it, `make

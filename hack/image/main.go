@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command image builds the exporter's container image without a Docker
 // engine: a multi-arch OCI image index written as an OCI image layout
 // (index.json, oci-layout, blobs/sha256/...), from binaries built beforehand

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command metricsdoc writes METRICS.md from metrics-spec/ (`make generate`);
 // `make check-generated` fails when the checked-in file differs.
 package main

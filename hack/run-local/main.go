@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command run-local (make run-local) runs the exporter against a throwaway local
 // control plane: etcd + kube-apiserver from hack/kube-bins.sh (KUBE_BIN, else
 // KUBEBUILDER_ASSETS as setup-envtest leaves it, else built once), the Gateway

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package envoygateway runs a real Gateway API controller, Envoy Gateway's
 // control plane (github.com/envoyproxy/gateway, built from its Go module by
 // hack/eg-bin.sh), against the API server of internal/testenv, so that tests

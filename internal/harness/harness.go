@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package harness runs the exporter in-process for tests (e2e/ and
 // deploy/test), the way redis_exporter's tests do: start it, scrape it over
 // HTTP. It listens on kernel-chosen loopback ports, which app.Run reports

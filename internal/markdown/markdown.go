@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package markdown holds what the generators and tests need to know of the
 // Markdown the repository's documents are read in (GitHub's).
 package markdown

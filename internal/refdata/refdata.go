@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package refdata locates the project's reference data: real
 // kube-state-metrics output, the old gateway-api-state-metrics configs,
 // manifests and dashboards. It is not in the repository; it lives in

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package repo finds the repository's root directory, for the tests and
 // tools of every module in it (they run in their own package's directory).
 package repo

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package testenv runs a real etcd and kube-apiserver on loopback for tests and
 // for local runs of the exporter. It uses client-go only (no controller-runtime).
 //

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package app is the composition root: flags (kube-state-metrics' names and
 // defaults), spec, API client, collector and the two HTTP servers.
 package app

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package engine evaluates a compiled spec against Kubernetes objects and
 // appends the resulting samples, family by family, as exposition bytes.
 package engine

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package exposition writes the Prometheus text and OpenMetrics formats the way
 // kube-state-metrics does: the only place where sample bytes are formatted.
 package exposition

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package graph is the attachment graph: how the objects the exporter reads
 // refer to each other (routes to their parent Gateways and ListenerSets,
 // policies to their targets, references across namespaces to the

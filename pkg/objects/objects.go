@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package objects reads Kubernetes objects from JSON and YAML, as `kubectl get
 // -o json|yaml` prints them, into the generic form the engine evaluates: the
 // same maps, int64s and float64s that client-go's unstructured decoding gives.

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package once remembers which messages were already logged, in bounded
 // memory: a persistent problem is one log line, not one per scrape, and keys
 // built from error text (which carries values and URLs) cannot grow the set

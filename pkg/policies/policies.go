@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package policies finds the Policy Attachment kinds (GEP-713) that a cluster
 // serves, from its CustomResourceDefinitions, and gives every kind that the
 // spec does not declare the one generic set of families of families.yaml.

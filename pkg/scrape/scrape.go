@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package scrape is the collection core (Core: kinds, discovery, namespace
 // scopes, sharding, renderer pools, up/down, error accounting), list mode on
 // top of it (Collector: a paginated LIST per kind on each scrape; concurrent

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package server serves /metrics and the exporter's endpoints over
 // exporter-toolkit listeners (TLS and basic auth from --tls-config).
 package server

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package source talks to the Kubernetes API server: discovery of served
 // versions, and paginated LISTs through client-go's REST client whose raw
 // pages are decoded here rather than by client-go's typed machinery (which

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package spec reads metric families declared in kube-state-metrics'
 // CustomResourceStateMetrics format, plus this project's one extension
 // (each.<type>.nested, with its aggregate), and compiles them into an

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package telemetry is the exporter's own metrics, served on the telemetry
 // port with client_golang (never on the /metrics hot path).
 package telemetry

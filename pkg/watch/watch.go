@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package watch is the collection mode for very large clusters
 // (--collection=watch): one projected watch-list (or, where the API server
 // does not serve them, LIST then WATCH) per resource scope keeps every

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command gen writes the Grafana dashboards of gateway-api-metrics-exporter,
 // the machine-readable list of their PromQL expressions and the kustomization
 // that packages them as ConfigMaps.

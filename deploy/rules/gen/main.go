@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command gen writes the files generated from deploy/rules/alerts.yaml (run
 // from the repository root by `make generate`):
 //

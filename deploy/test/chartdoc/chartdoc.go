@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package chartdoc writes the values table of the Helm chart's README from
 // values.yaml (keys, in file order, and defaults) and values.schema.json
 // (types and descriptions), so that the README cannot drift from either.

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package live tests the deployment assets against real servers: the
 // manifests are server-side applied to a real kube-apiserver (internal/testenv),
 // with strict field validation, and the exporter runs with exactly the

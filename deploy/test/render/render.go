@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package render builds the deployment manifests under deploy/ (kustomize
 // bases and overlays, the Helm chart) in-process, without kubectl, kustomize
 // or helm binaries, so that tests can check them and so that they can be

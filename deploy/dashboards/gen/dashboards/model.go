@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package dashboards builds the Grafana dashboards shipped with
 // gateway-api-metrics-exporter with Grafana's own Go SDK
 // (github.com/grafana/grafana-foundation-sdk/go), so that the JSON follows

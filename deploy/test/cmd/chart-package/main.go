@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command chart-package packages the Helm chart for a release, with Helm's
 // library (no helm binary, no network): Chart.yaml's version becomes the
 // release's semantic version without its "v" (Helm's convention for chart

@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command chart-readme prints the Helm chart's README.md with its values
 // table regenerated (make generate writes it back).
 package main

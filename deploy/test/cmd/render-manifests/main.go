@@ -1,3 +1,6 @@
+// Copyright The gateway-api-metrics-exporter Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command render-manifests renders every manifest set under deploy/ (the
 // kustomize base and overlays, the rules and dashboards kustomizations and
 // the Helm chart with several value sets) into a directory, one YAML file per
