@@ -92,6 +92,8 @@ var requiredAlerts = []string{
 	"GatewayNotProgrammed", "GatewayWithoutDnsPolicy", "GatewayWithoutTlsPolicy", "GatewayMetricsExporterAbsent",
 	// issue 20: the cardinality guard
 	"GatewayMetricsFamilyOverLimit",
+	// issue 21: the attachment graph
+	"RouteParentNotFound", "RouteParentPending", "RouteParentStale", "BackendRefNotPermitted", "CertificateRefNotPermitted",
 }
 
 func alertsByName(t *testing.T) map[string]map[string]any {
@@ -260,6 +262,19 @@ func TestCoverageAlertsMatchDashboards(t *testing.T) {
 		if want := dashboards.GatewayWithoutPolicy(policy, ""); normExpr(got) != normExpr(want) {
 			t.Errorf("alert %s: expr differs from dashboards.GatewayWithoutPolicy(%q, \"\"); copy it from there:\n%s", name, policy, want)
 		}
+	}
+}
+
+// TestPolicyTargetAlertMatchesDashboards checks that PolicyTargetNotFound
+// and the Topology dashboard's "Policy Targets Not Found" run one expression.
+func TestPolicyTargetAlertMatchesDashboards(t *testing.T) {
+	r, ok := alertsByName(t)["PolicyTargetNotFound"]
+	if !ok {
+		t.Fatal("alert PolicyTargetNotFound missing")
+	}
+	got, _ := r["expr"].(string)
+	if want := dashboards.PolicyTargetNotFound(); normExpr(got) != normExpr(want) {
+		t.Errorf("alert PolicyTargetNotFound: expr differs from dashboards.PolicyTargetNotFound(); copy it from there:\n%s", want)
 	}
 }
 

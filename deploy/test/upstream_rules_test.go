@@ -23,7 +23,8 @@ import (
 // with promtool on the input of our first AuthPolicy coverage test
 // (deploy/rules/tests/kuadrant-coverage.yaml), and pins what they answer: the
 // wrong answers our HTTPRouteWithoutAuthPolicy fixes. Ours fire, on the same
-// input, for apps/other-listener, apps/edge-route and staging/shop only.
+// objects, for apps/other-listener, apps/edge-route, staging/shop and
+// apps/orphan only.
 func TestKuadrantExampleCoverageRules(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
@@ -81,12 +82,14 @@ func TestKuadrantExampleCoverageRules(t *testing.T) {
 	// policies that target HTTPRoutes. Wrong at 10m:
 	//   - alerts although covered: via-gateway, all-listeners, local (a policy
 	//     on their Gateway), via-listener (a policy on their listener),
-	//     affected (Kuadrant reports kuadrant.io/AuthPolicyAffected True);
+	//     via-listenerset (a policy on its ListenerSet's Gateway), affected
+	//     (Kuadrant reports kuadrant.io/AuthPolicyAffected True);
 	//   - silent although not covered: staging/shop (apps/shop's policy
 	//     targets a route of the same name in another namespace).
-	// Right: other-listener and edge-route alert; late, xns and apps/shop don't.
+	// Right: other-listener, edge-route and orphan alert; late, xns and
+	// apps/shop don't.
 	var exp []map[string]any
-	for _, name := range []string{"via-gateway", "via-listener", "other-listener", "all-listeners", "edge-route", "local", "affected"} {
+	for _, name := range []string{"via-gateway", "via-listener", "other-listener", "all-listeners", "edge-route", "local", "affected", "via-listenerset", "orphan"} {
 		exp = append(exp, map[string]any{
 			"exp_labels": map[string]string{
 				"severity": "warning", "customresource_group": "gateway.networking.k8s.io", "customresource_kind": "HTTPRoute",

@@ -185,14 +185,14 @@ func route(r routeKind) *Dashboard {
 
 	if r.lower == "httproute" {
 		b.row("Kuadrant Policies")
-		b.addIn(stat("Without AuthPolicy", "HTTPRoutes that no AuthPolicy covers: none on the route or on a Gateway or listener it attaches to, and no parent reporting kuadrant.io/AuthPolicyAffected True",
-			"count("+withoutPolicy(sel, "AuthPolicy")+") or vector(0)", true), "")
-		b.addIn(stat("Without RateLimitPolicy", "HTTPRoutes that no RateLimitPolicy covers: none on the route or on a Gateway or listener it attaches to, and no parent reporting kuadrant.io/RateLimitPolicyAffected True",
-			"count("+withoutPolicy(sel, "RateLimitPolicy")+") or vector(0)", true), "")
-		b.addIn(size(table("HTTPRoutes without AuthPolicy", "No AuthPolicy, on the route or its Gateway, affects these HTTPRoutes",
-			withoutPolicy(sel, "AuthPolicy"), createdTable, ""), 9, 6), "")
-		b.addIn(size(table("HTTPRoutes without RateLimitPolicy", "No RateLimitPolicy, on the route or its Gateway, affects these HTTPRoutes",
-			withoutPolicy(sel, "RateLimitPolicy"), createdTable, ""), 9, 6), "")
+		b.add(stat("Without AuthPolicy", "HTTPRoutes that no AuthPolicy covers: none on the route or on a Gateway, ListenerSet or listener it attaches to, and no parent reporting kuadrant.io/AuthPolicyAffected True",
+			"count("+withoutPolicy(sel, "AuthPolicy")+") or vector(0)", true))
+		b.add(stat("Without RateLimitPolicy", "HTTPRoutes that no RateLimitPolicy covers: none on the route or on a Gateway, ListenerSet or listener it attaches to, and no parent reporting kuadrant.io/RateLimitPolicyAffected True",
+			"count("+withoutPolicy(sel, "RateLimitPolicy")+") or vector(0)", true))
+		b.add(size(table("HTTPRoutes without AuthPolicy", "No AuthPolicy, on the route or its Gateway, affects these HTTPRoutes",
+			withoutPolicy(sel, "AuthPolicy"), plainTable, ""), 9, 6))
+		b.add(size(table("HTTPRoutes without RateLimitPolicy", "No RateLimitPolicy, on the route or its Gateway, affects these HTTPRoutes",
+			withoutPolicy(sel, "RateLimitPolicy"), plainTable, ""), 9, 6))
 		b.add(size(table("Kuadrant Policy Conditions (per Parent)", "The kuadrant.io/* conditions Kuadrant sets on each route parent",
 			fmt.Sprintf(`%s{name=~"%s",type=~"kuadrant.io/.+"}`, cond, v), conditionTable, "Status"), 24, 8))
 	}
@@ -202,19 +202,7 @@ func route(r routeKind) *Dashboard {
 // withoutPolicy selects the HTTPRoutes that no policy of the given Kuadrant
 // kind covers, as the HTTPRouteWithoutAuthPolicy/RateLimitPolicy alerts do.
 func withoutPolicy(selector, policy string) string {
-	return routeCoverage("HTTPRoute", policy, strings.Trim(selector, "{}"))
-}
-
-// routeCoverage is RouteWithoutPolicy for a board, scoped by hand (add it
-// with addIn(p, "")): the routes by cluster and namespace, the policies (any
-// namespace may hold the one that covers a route) and the exporter's
-// gateway_metrics_up by cluster only.
-func routeCoverage(routeKind, policyKind, routeSelector string) string {
-	sel := `namespace=~"$namespace"`
-	if routeSelector != "" {
-		sel += "," + routeSelector
-	}
-	return scoped(RouteWithoutPolicy(routeKind, policyKind, sel), clusterScope)
+	return RouteWithoutPolicy("HTTPRoute", policy, strings.Trim(selector, "{}"))
 }
 
 func listenerSets() *Dashboard {
@@ -297,12 +285,12 @@ func policies() *Dashboard {
 		`gatewayapi_xbackendtrafficpolicy_status_ancestors_conditions{name=~"${xbackendtrafficpolicy}"}`, conditionTable, "Status"), 24, 8))
 
 	b.row("HTTPRoute Coverage")
-	b.addIn(linkColumn(table("HTTPRoutes without AuthPolicy", "No AuthPolicy on the route or on a Gateway or listener it attaches to (in the right namespace), and no parent reporting kuadrant.io/AuthPolicyAffected True",
-		withoutPolicy("", "AuthPolicy"), createdTable, ""),
-		"Name", "HTTPRoute Details", "gatewayapihttproutes", "gateway-api-state-httproutes", "httproute"), "")
-	b.addIn(linkColumn(table("HTTPRoutes without RateLimitPolicy", "No RateLimitPolicy on the route or on a Gateway or listener it attaches to (in the right namespace), and no parent reporting kuadrant.io/RateLimitPolicyAffected True",
-		withoutPolicy("", "RateLimitPolicy"), createdTable, ""),
-		"Name", "HTTPRoute Details", "gatewayapihttproutes", "gateway-api-state-httproutes", "httproute"), "")
+	b.add(linkColumn(table("HTTPRoutes without AuthPolicy", "No AuthPolicy on the route or on a Gateway, ListenerSet or listener it attaches to (in the right namespace), and no parent reporting kuadrant.io/AuthPolicyAffected True",
+		withoutPolicy("", "AuthPolicy"), plainTable, ""),
+		"Name", "HTTPRoute Details", "gatewayapihttproutes", "gateway-api-state-httproutes", "httproute"))
+	b.add(linkColumn(table("HTTPRoutes without RateLimitPolicy", "No RateLimitPolicy on the route or on a Gateway, ListenerSet or listener it attaches to (in the right namespace), and no parent reporting kuadrant.io/RateLimitPolicyAffected True",
+		withoutPolicy("", "RateLimitPolicy"), plainTable, ""),
+		"Name", "HTTPRoute Details", "gatewayapihttproutes", "gateway-api-state-httproutes", "httproute"))
 	return b.dashboard()
 }
 

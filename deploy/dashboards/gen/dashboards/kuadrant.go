@@ -120,10 +120,10 @@ func kuadrant() *Dashboard {
 	b.row("Coverage")
 	for _, r := range []struct{ kind, lower string }{{"HTTPRoute", "httproute"}, {"GRPCRoute", "grpcroute"}} {
 		for _, policy := range []string{"AuthPolicy", "RateLimitPolicy"} {
-			b.addIn(size(linkColumn(table(r.kind+"s without "+policy,
-				"No "+policy+" on the route or on a Gateway or listener it attaches to (in the right namespace), and no parent reporting kuadrant.io/"+policy+"Affected True; as the alert "+r.kind+"Without"+policy,
-				routeCoverage(r.kind, policy, ""), createdTable, ""),
-				"Name", r.kind+" Details", "gatewayapi"+r.lower+"s", "gateway-api-state-"+r.lower+"s", r.lower), 12, 6), "")
+			b.add(size(linkColumn(table(r.kind+"s without "+policy,
+				"No "+policy+" on the route or on a Gateway, ListenerSet or listener it attaches to (in the right namespace), and no parent reporting kuadrant.io/"+policy+"Affected True; as the alert "+r.kind+"Without"+policy,
+				RouteWithoutPolicy(r.kind, policy, ""), plainTable, ""),
+				"Name", r.kind+" Details", "gatewayapi"+r.lower+"s", "gateway-api-state-"+r.lower+"s", r.lower), 12, 6))
 		}
 	}
 	for _, g := range []struct{ policy, alert, needs string }{

@@ -10,27 +10,17 @@ package dashboards
 
 const uidPolicyAttachment = "gatewayapipolicyattachment"
 
-// policyTargetNotFound is the PolicyTargetNotFound alert's expression
-// (deploy/rules/alerts.yaml) restricted to the selected kinds and to the
-// policies of the selected namespaces (their targets may be in any); scoped
-// by cluster with addIn(p, "") after scoped(policyTargetNotFound,
-// clusterScope).
-const policyTargetNotFound = `(
-    label_replace(gatewayapi_policy_target_info{namespace=~"$namespace", policy_kind=~"${policy_kind}", target_namespace=""}, "target_namespace", "$1", "namespace", "(.*)")
-  or
-    gatewayapi_policy_target_info{namespace=~"$namespace", policy_kind=~"${policy_kind}", target_namespace!=""}
-)
-  unless on(target_group, target_kind, target_namespace, target_name)
-label_replace(label_replace(label_replace(label_replace(
-  {__name__=~"gatewayapi_.+_created"},
-  "target_group", "$1", "customresource_group", "(.*)"),
-  "target_kind", "$1", "customresource_kind", "(.*)"),
-  "target_namespace", "$1", "namespace", "(.*)"),
-  "target_name", "$1", "name", "(.*)")
-  and on(target_group, target_kind)
-label_replace(label_replace(gateway_metrics_up == 1,
-  "target_group", "$1", "group", "(.*)"),
-  "target_kind", "$1", "kind", "(.*)")`
+// PolicyTargetNotFound is the PromQL that lists the policy targets that do
+// not exist, of every policy kind: the declared ones
+// (gatewayapi_<kind>_target_resolved) and the discovered Policy Attachment
+// kinds (gatewayapi_policy_target_resolved). The attachment graph judges a
+// target only where it can (a kind the exporter reads, read completely, in a
+// namespace it reads), so a missing series is never a missing target. The
+// alert PolicyTargetNotFound has the same expression (deploy/test checks
+// it).
+func PolicyTargetNotFound() string {
+	return `{__name__=~"gatewayapi_.+_target_resolved"} == 0`
+}
 
 func policyAttachment() *Dashboard {
 	b := newBoard(uidPolicyAttachment, "Gateway API State / Policy Attachment",
@@ -60,7 +50,7 @@ func policyAttachment() *Dashboard {
 		`gatewayapi_policy_ancestor_condition{`+sel+`}`, conditionTable, "Status"), 24, 8))
 	b.add(size(table("Top-level Conditions", "status.conditions of policies without a PolicyStatus",
 		`gatewayapi_policy_status_condition{`+sel+`}`, conditionTable, "Status"), 12, 8))
-	b.addIn(size(table("Targets Not Found", "Targets of a kind the exporter reads that do not exist (the PolicyTargetNotFound alert)",
-		scoped(policyTargetNotFound, clusterScope), plainTable, ""), 12, 8), "")
+	b.add(size(table("Targets Not Found", "Targets that do not exist (of the kinds the exporter reads; with a sectionName, the listener or rule too), as the alert PolicyTargetNotFound for the discovered kinds",
+		`gatewayapi_policy_target_resolved{`+sel+`} == 0`, plainTable, ""), 12, 8))
 	return b.dashboard()
 }
