@@ -288,13 +288,15 @@ func TestNewDashboardPanels(t *testing.T) {
 		},
 		"httproutes.json": {
 			"gatewayapi_httproute_status_parents_conditions", "controller_name",
-			`type="kuadrant.io/AuthPolicyAffected"`, `type="kuadrant.io/RateLimitPolicyAffected"`,
+			// coverage, from the attachment graph (which counts the
+			// kuadrant.io/<Kind>Affected conditions too)
+			"gatewayapi_httproute_policy_coverage", `policy_kind="AuthPolicy"`, `policy_kind="RateLimitPolicy"`,
 		},
 		"grpcroutes.json":   {"gatewayapi_grpcroute_status_parents_conditions"},
 		"tlsroutes.json":    {"gatewayapi_tlsroute_status_parents_conditions"},
 		"tcproutes.json":    {"gatewayapi_tcproute_status_parents_conditions"},
 		"udproutes.json":    {"gatewayapi_udproute_status_parents_conditions"},
-		"policies.json":     {"gatewayapi_backendtlspolicy_status_ancestors_conditions", "kuadrant.io/AuthPolicyAffected"},
+		"policies.json":     {"gatewayapi_backendtlspolicy_status_ancestors_conditions", "gatewayapi_httproute_policy_coverage"},
 		"listenersets.json": {"gatewayapi_listenerset_info", "gatewayapi_listenerset_status_listeners_conditions", "gatewayapi_listenerset_status_listener_attached_routes"},
 		"exporter.json": {"gateway_metrics_up", "gateway_metrics_scrape_duration_seconds",
 			// the telemetry port's families
@@ -304,6 +306,9 @@ func TestNewDashboardPanels(t *testing.T) {
 			"gateway_metrics_family_series", "gateway_metrics_family_over_limit",
 			"process_resident_memory_bytes"},
 		"policy-attachment.json": {"gatewayapi_policy_ancestor_condition", "gatewayapi_policy_target_info", "gatewayapi_policy_status_condition"},
+		// issue 21: the attachment graph
+		"topology.json": {"_parent_attachment", `state="ParentNotFound"`, `state="Pending"`, `state="Stale"`,
+			"_effective_policy_info", "_policy_coverage", "_target_resolved", "_listener_certificate_ref_info", "_backend_ref_info"},
 		"kuadrant.json": {
 			"gatewayapi_kuadrant_status", `type=~"Accepted|Enforced"`,
 			"gatewayapi_tokenratelimitpolicy_status", "gatewayapi_oidcpolicy_status", "gatewayapi_planpolicy_status",

@@ -252,7 +252,10 @@ func TestDashboardsWithPrometheus(t *testing.T) {
 	// one family over a limit of 1 (every GatewayClass of the samples and
 	// fixtures), so that the guard's panel and alert have something to show;
 	// one /metrics scrape makes its state.
-	liveX := startExporter(t, "exporter(live)", append(slices.Clone(loopbackArgs), "--kubeconfig="+env.Kubeconfig)...)
+	// The live exporter serves the opt-in backend_ref_info too, which the
+	// Topology dashboard and BackendRefNotPermitted read.
+	liveX := startExporter(t, "exporter(live)", append(slices.Clone(loopbackArgs), "--kubeconfig="+env.Kubeconfig,
+		"--metric-opt-in-list=^gatewayapi_.+_backend_ref_info$")...)
 	guardedX := startExporter(t, "exporter(guarded)", append(slices.Clone(loopbackArgs), "--kubeconfig="+env.Kubeconfig,
 		"--max-series-per-family=1", "--metric-allowlist=^gatewayapi_gatewayclass_info$", "--discover-policies=false")...)
 	if b := guardedX.scrape(t); bytes.Contains(b, []byte("gatewayapi_gatewayclass_info")) {
@@ -498,9 +501,24 @@ func TestDashboardsWithPrometheus(t *testing.T) {
 		want := map[string][]string{
 			// fixture-inherited is covered through fixture-gateway; demo/demo-route
 			// by demo/demo-auth, which does not cover deploy-test-fixtures/demo-route.
-			"HTTPRouteWithoutAuthPolicy":      {"deploy-test-fixtures/demo-route", "deploy-test-fixtures/fixture-http-route"},
-			"HTTPRouteWithoutRateLimitPolicy": {"deploy-test-fixtures/demo-route", "deploy-test-fixtures/fixture-http-route", "deploy-test-fixtures/fixture-inherited"},
-			"GRPCRouteWithoutAuthPolicy":      {"demo/demo-grpc-route", "deploy-test-fixtures/fixture-grpc-route"},
+			// No policy covers the topo-* routes, whatever their parents' state.
+			"HTTPRouteWithoutAuthPolicy": {"deploy-test-fixtures/demo-route", "deploy-test-fixtures/fixture-http-route",
+				"deploy-test-fixtures/topo-missing-parent", "deploy-test-fixtures/topo-pending", "deploy-test-fixtures/topo-stale", "deploy-test-fixtures/topo-via-listenerset"},
+			"HTTPRouteWithoutRateLimitPolicy": {"deploy-test-fixtures/demo-route", "deploy-test-fixtures/fixture-http-route", "deploy-test-fixtures/fixture-inherited",
+				"deploy-test-fixtures/topo-missing-parent", "deploy-test-fixtures/topo-pending", "deploy-test-fixtures/topo-stale", "deploy-test-fixtures/topo-via-listenerset"},
+			// The attachment graph: topo-no-such-gateway does not exist; no
+			// controller wrote a status for demo-route, fixture-inherited,
+			// topo-pending and topo-via-listenerset (their parents exist);
+			// topo-stale's status names topo-old-gateway, its spec does not;
+			// topo-pending's backend and topo-gateway's certificate are in
+			// namespaces without a ReferenceGrant.
+			"RouteParentNotFound": {"deploy-test-fixtures/topo-missing-parent"},
+			"RouteParentPending": {"deploy-test-fixtures/demo-route", "deploy-test-fixtures/fixture-inherited",
+				"deploy-test-fixtures/topo-pending", "deploy-test-fixtures/topo-via-listenerset"},
+			"RouteParentStale":           {"deploy-test-fixtures/topo-stale"},
+			"BackendRefNotPermitted":     {"deploy-test-fixtures/topo-pending"},
+			"CertificateRefNotPermitted": {"deploy-test-fixtures/topo-gateway"},
+			"GRPCRouteWithoutAuthPolicy": {"demo/demo-grpc-route", "deploy-test-fixtures/fixture-grpc-route"},
 			// demo-ratelimit and demo-tls: Enforced False; fixture-gateway-auth: no status.
 			"KuadrantPolicyNotEnforced": {"demo/demo-ratelimit", "demo/demo-tls", "deploy-test-fixtures/fixture-gateway-auth"},
 			// per listener: demo-gateway's DNSPolicy covers its https listener
@@ -517,6 +535,16 @@ func TestDashboardsWithPrometheus(t *testing.T) {
 			"ControllerNotReconciling": {"/deploy-test-unaccepted"},
 		}
 		if currentCRDs {
+			// testdata/current.yaml's policies target Gateways edge and
+			// llm-gateway and HTTPRoute shop, none of which exists in their
+			// namespace; policy-objects.yaml's fixture-missing-target
+			// targets no-such-gateway. The sample demo/demo-backend-tls
+			// targets XBackend demo-partner-api, which is among the
+			// experimental samples: TestMain does not apply them.
+			want["PolicyTargetNotFound"] = []string{"demo/demo-backend-tls", "deploy-test-fixtures/edge-dns", "deploy-test-fixtures/edge-oidc",
+				"deploy-test-fixtures/edge-telemetry", "deploy-test-fixtures/edge-threats", "deploy-test-fixtures/edge-tls",
+				"deploy-test-fixtures/fixture-missing-target", "deploy-test-fixtures/llm-tokens",
+				"deploy-test-fixtures/shop-limits", "deploy-test-fixtures/shop-oidc", "deploy-test-fixtures/shop-plans"}
 			// testdata/current.yaml: shop-oidc is not Accepted.
 			want["KuadrantPolicyNotEnforced"] = append(want["KuadrantPolicyNotEnforced"], "deploy-test-fixtures/shop-oidc")
 			for alert, objs := range map[string][]string{

@@ -57,6 +57,7 @@ func all() []named {
 		named{"listenersets.json", listenerSets()},
 		named{"policies.json", policies()},
 		named{"policy-attachment.json", policyAttachment()},
+		named{"topology.json", topology()},
 		named{"kuadrant.json", kuadrant()},
 		named{"exporter.json", exporter()},
 	)

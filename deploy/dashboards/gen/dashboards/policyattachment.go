@@ -10,18 +10,6 @@ package dashboards
 
 const uidPolicyAttachment = "gatewayapipolicyattachment"
 
-// PolicyTargetNotFound is the PromQL that lists the policy targets that do
-// not exist, of every policy kind: the declared ones
-// (gatewayapi_<kind>_target_resolved) and the discovered Policy Attachment
-// kinds (gatewayapi_policy_target_resolved). The attachment graph judges a
-// target only where it can (a kind the exporter reads, read completely, in a
-// namespace it reads), so a missing series is never a missing target. The
-// alert PolicyTargetNotFound has the same expression (deploy/test checks
-// it).
-func PolicyTargetNotFound() string {
-	return `{__name__=~"gatewayapi_.+_target_resolved"} == 0`
-}
-
 func policyAttachment() *Dashboard {
 	b := newBoard(uidPolicyAttachment, "Gateway API State / Policy Attachment",
 		"Every Policy Attachment kind in the cluster (Envoy Gateway's, Gateway API's, any project's), discovered by gateway-api-metrics-exporter without configuration: targets, and the state each ancestor reports.",
