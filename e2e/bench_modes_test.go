@@ -13,8 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -174,44 +172,11 @@ func createPolicies(b *testing.B, env *testenv.Env, ns string, n int) {
 // createBenchRoutes makes n fixture HTTPRoutes in ns whose parentRefs name
 // the Gateways of ns (createGateways), so that the graph judges them.
 func createBenchRoutes(b *testing.B, env *testenv.Env, ns string, n int) {
-	ctx := context.Background()
-	if err := env.EnsureNamespace(ctx, ns); err != nil {
-		b.Fatal(err)
-	}
-	routes := env.Dynamic().Resource(schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}).Namespace(ns)
-	next := atomic.Int64{}
-	var wg sync.WaitGroup
-	var failed atomic.Value
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n || failed.Load() != nil {
-					return
-				}
-				o := fixture.HTTPRoute(i)
-				delete(o, "status")
-				md := o["metadata"].(map[string]any)
-				delete(md, "uid")
-				delete(md, "resourceVersion")
-				delete(md, "creationTimestamp")
-				md["namespace"] = ns
-				for _, p := range o["spec"].(map[string]any)["parentRefs"].([]any) {
-					p.(map[string]any)["namespace"] = ns
-				}
-				if _, err := routes.Create(ctx, &unstructured.Unstructured{Object: o}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-					failed.Store(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err := failed.Load(); err != nil {
-		b.Fatalf("creating routes: %v", err)
-	}
+	createRoutesWith(b, env, ns, n, func(o map[string]any) {
+		for _, p := range o["spec"].(map[string]any)["parentRefs"].([]any) {
+			p.(map[string]any)["namespace"] = ns
+		}
+	})
 }
 
 // graphSpec is the legacy config plus the attachment graph's families of

@@ -312,6 +312,13 @@ func stats() (goroutines int, heapMiB float64) {
 // status) with 8 workers.
 func createRoutes(t testing.TB, env *testenv.Env, ns string, n int) {
 	t.Helper()
+	createRoutesWith(t, env, ns, n, nil)
+}
+
+// createRoutesWith is createRoutes with edit applied to each route before it
+// is created.
+func createRoutesWith(t testing.TB, env *testenv.Env, ns string, n int, edit func(route map[string]any)) {
+	t.Helper()
 	if err := env.EnsureNamespace(ctxFor(t), ns); err != nil {
 		t.Fatal(err)
 	}
@@ -335,6 +342,9 @@ func createRoutes(t testing.TB, env *testenv.Env, ns string, n int) {
 				delete(md, "resourceVersion")
 				delete(md, "creationTimestamp")
 				md["namespace"] = ns
+				if edit != nil {
+					edit(o)
+				}
 				if _, err := routes.Create(ctxFor(t), &unstructured.Unstructured{Object: o}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 					failed.Store(err)
 					return
