@@ -133,7 +133,7 @@ func Start(ctx context.Context, env *testenv.Env) (_ *Controller, retErr error) 
 func (c *Controller) LogPath() string { return c.logPath }
 
 // LogTail returns the last n lines of the controller's log.
-func (c *Controller) LogTail(n int) string { return tail(c.logPath, n) }
+func (c *Controller) LogTail(n int) string { return testenv.LogTail(c.logPath, n) }
 
 // Stop ends the controller with SIGTERM, as a kubelet does, and waits for it
 // (SIGKILL after 20s).
@@ -455,10 +455,10 @@ func (c *Controller) runToCompletion(ctx context.Context, name string, p pod) er
 		return fmt.Errorf("envoygateway: %s: %w", name, ctx.Err())
 	case <-time.After(2 * time.Minute):
 		_ = proc.stop(5 * time.Second)
-		return fmt.Errorf("envoygateway: %s did not finish within 2m; last lines of %s:\n%s", name, logPath, tail(logPath, 20))
+		return fmt.Errorf("envoygateway: %s did not finish within 2m; last lines of %s:\n%s", name, logPath, testenv.LogTail(logPath, 20))
 	}
 	if proc.err != nil {
-		return fmt.Errorf("envoygateway: %s failed (%v); last lines of %s:\n%s", name, proc.err, logPath, tail(logPath, 20))
+		return fmt.Errorf("envoygateway: %s failed (%v); last lines of %s:\n%s", name, proc.err, logPath, testenv.LogTail(logPath, 20))
 	}
 	return nil
 }
@@ -580,18 +580,6 @@ func bridge(ln net.Listener, dial func() (net.Conn, error)) {
 			wg.Wait()
 		}()
 	}
-}
-
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "(" + err.Error() + ")"
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return "  " + strings.Join(lines, "\n  ")
 }
 
 var errNoSandbox = errors.New("envoygateway: the sandbox needs Linux and root (CAP_SYS_ADMIN for mount and network namespaces)")

@@ -402,10 +402,12 @@ func (p *proc) stop(timeout time.Duration) error {
 
 // failure describes a failed start, with the tail of the log.
 func (p *proc) failure(what string) error {
-	return fmt.Errorf("testenv: %s %s; last lines of %s:\n%s", p.name, what, p.logPath, tail(p.logPath, 25))
+	return fmt.Errorf("testenv: %s %s; last lines of %s:\n%s", p.name, what, p.logPath, LogTail(p.logPath, 25))
 }
 
-func tail(path string, n int) string {
+// LogTail is the last n lines of the log file at path, indented, for an
+// error message (or the error reading it).
+func LogTail(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "(" + err.Error() + ")"
@@ -586,5 +588,5 @@ func freePorts(n int) ([]int, error) {
 
 // LogTail returns the last n lines of the named process log ("etcd" or "kube-apiserver").
 func (e *Env) LogTail(name string, n int) string {
-	return tail(filepath.Join(e.Dir, name+".log"), n)
+	return LogTail(filepath.Join(e.Dir, name+".log"), n)
 }
