@@ -273,7 +273,7 @@ func (o *Offline) lookup(apiVersion, kind string) *offlineKind {
 			o.fields[ki] = Projection(k)
 			if o.graph != nil {
 				o.fields[ki] = ProjectionWith(k, func(root *objects.Fields) {
-					graph.AddFields(root, graph.GK{Group: group, Kind: kind})
+					graph.AddFields(root, graph.GK{Group: group, Kind: kind}, GraphRefs(k))
 				})
 			}
 		}

@@ -189,3 +189,9 @@ func (r *Renderer) RenderObject(obj map[string]any, n *graph.Node, g *graph.Grap
 	}
 	return r.collectOne()
 }
+
+// GraphRefs is which of its own references kind k's graph families render
+// (graph.Refs): the graph reads no other.
+func GraphRefs(k *spec.Kind) graph.Refs {
+	return graph.Refs{Backends: k.Renders(spec.BackendRefs), Certificates: k.Renders(spec.ListenerCertificateRefs)}
+}

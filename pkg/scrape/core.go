@@ -363,7 +363,7 @@ func (c *Core) projection(k *spec.Kind) *objects.Fields {
 		return engine.Projection(k)
 	}
 	return engine.ProjectionWith(k, func(root *objects.Fields) {
-		graph.AddFields(root, graph.GK{Group: k.GVK.Group, Kind: k.GVK.Kind})
+		graph.AddFields(root, graph.GK{Group: k.GVK.Group, Kind: k.GVK.Kind}, engine.GraphRefs(k))
 	})
 }
 

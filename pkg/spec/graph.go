@@ -67,6 +67,17 @@ func (p *Plan) HasGraph() bool {
 	return false
 }
 
+// Renders reports whether a family of the kind is a graph family of
+// relation r.
+func (k *Kind) Renders(r Relation) bool {
+	for _, f := range k.Families {
+		if f.Graph == r {
+			return true
+		}
+	}
+	return false
+}
+
 // HasGraph reports whether any family of the kind is a graph family.
 func (k *Kind) HasGraph() bool {
 	for _, f := range k.Families {
