@@ -23,10 +23,14 @@ flock 9
 if [ ! -x "$bin/envoy-gateway" ]; then
   echo "eg-bin: building envoy-gateway ${EG_VERSION} into $bin; a cold build takes 8-10 minutes on 2 idle cores" >&2
   start=$SECONDS
-  # Progress every minute, so CI logs show the build is alive.
-  ( while sleep 60; do echo "eg-bin: still building envoy-gateway ($((SECONDS - start))s)" >&2; done ) &
+  # Progress every minute, so CI logs show the build is alive. Killed, it
+  # kills its sleep too, which would otherwise hold stderr open.
+  ( trap 'kill $s 2>/dev/null; exit 0' TERM
+    while :; do sleep 60 & s=$!; wait $s; echo "eg-bin: still building envoy-gateway ($((SECONDS - start))s)" >&2; done ) &
   ticker=$!
-  trap 'kill $ticker 2>/dev/null' EXIT
+  # || true: the ticker is gone by the time the script exits, and under
+  # set -e a failed kill here would become the script's exit status.
+  trap 'kill $ticker 2>/dev/null || true' EXIT
   # Only the one binary, without cgo, paths or symbols (as Envoy Gateway's
   # release builds it), with its version stamped as its Makefile does.
   CGO_ENABLED=0 go build -trimpath \

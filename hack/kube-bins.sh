@@ -52,7 +52,7 @@ build() { # name package flags
   ( trap 'kill $s 2>/dev/null; exit 0' TERM
     while :; do sleep 60 & s=$!; wait $s; echo "kube-bins: still building $name ($((SECONDS - start))s)" >&2; done ) &
   local ticker=$!
-  trap 'kill $ticker 2>/dev/null' RETURN
+  trap 'kill $ticker 2>/dev/null || true' RETURN
   (cd "$here/kubebin" && CGO_ENABLED=0 go build -trimpath -ldflags "$flags" -o "$bin/$name.tmp" "$pkg")
   mv "$bin/$name.tmp" "$bin/$name"
   echo "kube-bins: built $name in $((SECONDS - start))s" >&2
